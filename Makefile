@@ -1,0 +1,69 @@
+# The project's one interface. Every target bootstraps what it needs on a new machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= $(CURDIR)/.venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PYTHONDONTWRITEBYTECODE := 1
+LAB := $(PY) -m tests.lab
+
+.PHONY: help venv demo test lint sanity units integration bench lab-up lab-down lab-status lab-env build changelog
+
+help:
+	@echo "make demo       build the lab and deploy the platform into it with site.yml"
+	@echo "make test       everything CI checks: lint, sanity, unit and lab tests"
+	@echo "make lint       ansible-lint, production profile"
+	@echo "make sanity     ansible-test sanity, locally"
+	@echo "make units      unit tests with coverage"
+	@echo "make bench      benchmarks against the lab"
+	@echo "make lab-up | lab-down | lab-status | lab-env"
+	@echo "make build      ansible-galaxy collection build"
+
+venv: $(VENV)/.requirements .build/collections/ansible_collections/kaapana/platform
+
+$(VENV)/.requirements .build/collections/ansible_collections/kaapana/platform: requirements.txt scripts/bootstrap.sh
+	bash scripts/bootstrap.sh
+
+lint: venv
+	bash scripts/lint.sh
+
+sanity: venv
+	bash scripts/sanity.sh
+
+units: venv
+	$(PY) -m pytest tests/unit
+
+integration: venv
+	$(PY) -m pytest tests/integration
+
+# CI: static gates first (fast failures), then one pytest run over the unit and lab tests
+# so that the run ends with a single pytest summary line.
+test: venv
+	bash scripts/lint.sh
+	bash scripts/sanity.sh
+	$(PY) -m pytest tests/unit tests/integration
+
+bench: venv
+	$(PY) -m tests.bench
+
+demo: venv
+	bash scripts/demo.sh
+
+build: venv
+	$(BIN)/ansible-galaxy collection build --force
+
+lab-up: venv
+	$(LAB) up
+
+lab-down: venv
+	$(LAB) down
+
+lab-status: venv
+	$(LAB) status
+
+lab-env: venv
+	@$(LAB) env

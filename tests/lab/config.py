@@ -1,0 +1,85 @@
+"""Where the lab lives and how its parts find each other.
+
+Everything that is built (Go binaries, the node image) is cached outside the checkout,
+keyed by version, in KAAPANA_LAB_CACHE. Everything a running lab owns (PKI, PIDs,
+logs, the registry password) lives in the checkout's .lab/ folder (git-ignored),
+or in KAAPANA_LAB_STATE.
+"""
+import os
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+K8S_VERSION = os.environ.get("LAB_K8S_VERSION", "v1.34.4")
+ETCD_VERSION = os.environ.get("LAB_ETCD_VERSION", "v3.6.16")
+KWOK_VERSION = os.environ.get("LAB_KWOK_VERSION", "v0.8.0")
+HELM_VERSION = os.environ.get("LAB_HELM_VERSION", "v3.21.4")
+REGISTRY_DEB_VERSION = "2.8.2+ds1-1"
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    cache: str = os.environ.get("KAAPANA_LAB_CACHE", "/var/cache/kaapana-lab")
+    state: str = os.environ.get("KAAPANA_LAB_STATE", os.path.join(ROOT, ".lab"))
+    # The lab's Podman network. Lab services bind to its gateway address (plus loopback
+    # for etcd and the component health ports), never to a wildcard address.
+    network: str = "kaapana-lab"
+    subnet: str = "10.89.0.0/24"
+    gateway: str = "10.89.0.1"
+    api_port: int = 6443
+    registry_port: int = 5000
+    registry_user: str = "kaapana-lab"
+    pod_cidr: str = "10.244.0.0/16"
+    service_cidr: str = "10.152.183.0/24"
+    node_image: str = "localhost/kaapana-lab-node"
+    container_label: str = "io.kaapana.lab"
+    extra: dict = field(default_factory=dict)
+
+    # binaries -----------------------------------------------------------------
+    def bin(self, name):
+        folders = {
+            "etcd": "etcd-" + ETCD_VERSION, "etcdctl": "etcd-" + ETCD_VERSION,
+            "kwok": "kwok-" + KWOK_VERSION, "helm": "helm-" + HELM_VERSION,
+        }
+        folder = folders.get(name, "kubernetes-" + K8S_VERSION)
+        return os.path.join(self.cache, folder, "bin", name)
+
+    @property
+    def kwok_stage_dir(self):
+        return os.path.join(self.cache, "kwok-" + KWOK_VERSION, "stage")
+
+    # state ----------------------------------------------------------------------
+    def path(self, *parts):
+        return os.path.join(self.state, *parts)
+
+    @property
+    def pki(self):
+        return self.path("pki")
+
+    @property
+    def kubeconfig(self):
+        return self.path("admin.kubeconfig")
+
+    @property
+    def api_server(self):
+        return "https://%s:%d" % (self.gateway, self.api_port)
+
+    @property
+    def registry(self):
+        return "%s:%d" % (self.gateway, self.registry_port)
+
+    @property
+    def registry_password_file(self):
+        return self.path("registry", "password")
+
+    def registry_password(self):
+        with open(self.registry_password_file) as handle:
+            return handle.read().strip()
+
+    @property
+    def node_share(self):
+        """Folder mounted read-only into every node container at /etc/kaapana-lab."""
+        return self.path("node-share")
+
+
+CONFIG = LabConfig()

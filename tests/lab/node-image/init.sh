@@ -1,0 +1,9 @@
+#!/bin/sh
+# PID 1 of a lab node container (stand-in aware): exposes nvidia-smi only on nodes the lab
+# marks as GPU nodes, then hands over to systemd so services (iscsid, ...) run for real.
+if [ "${KAAPANA_LAB_GPU_COUNT:-0}" -gt 0 ] 2>/dev/null; then
+  ln -sf /usr/lib/kaapana-lab/standins/nvidia-smi /usr/bin/nvidia-smi
+else
+  rm -f /usr/bin/nvidia-smi
+fi
+exec /lib/systemd/systemd "$@"

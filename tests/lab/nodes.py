@@ -1,0 +1,214 @@
+"""Node containers: the Debian 12 image (debootstrap, cached by content hash), the lab
+network and its anchor container, and the podman arguments every node container gets."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from tests.lab.config import ROOT
+
+HERE = os.path.join(ROOT, "tests", "lab")
+IMAGE_DIR = os.path.join(HERE, "node-image")
+STANDINS_DIR = os.path.join(HERE, "standins")
+ANCHOR = "kaapana-lab-anchor"
+
+
+def podman(*args, check=True, capture=True, env=None):
+    return subprocess.run(["podman"] + list(args), check=check, text=True, env=env,
+                          stdout=subprocess.PIPE if capture else None, stderr=subprocess.PIPE if capture else None)
+
+
+def podman_env(cfg):
+    """Podman with the lab's containers.conf: runc (crun fails on these hosts) and ulimits it accepts."""
+    env = dict(os.environ)
+    conf = cfg.path("containers.conf")
+    if not os.path.exists(conf):
+        os.makedirs(cfg.state, exist_ok=True)
+        with open(conf, "w") as handle:
+            handle.write('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
+                         '[engine]\nruntime = "runc"\n')
+    env["CONTAINERS_CONF"] = conf
+    return env
+
+
+def _packages():
+    with open(os.path.join(IMAGE_DIR, "packages.txt")) as handle:
+        return [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+
+
+def _digest(paths):
+    h = hashlib.sha256()
+    for base in paths:
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                full = os.path.join(dirpath, name)
+                h.update(os.path.relpath(full, base).encode())
+                with open(full, "rb") as handle:
+                    h.update(handle.read())
+    return h.hexdigest()[:12]
+
+
+def base_tag(cfg):
+    return "%s-base:%s" % (cfg.node_image, _digest([IMAGE_DIR])[:12])
+
+
+def image_tag(cfg):
+    return "%s:%s" % (cfg.node_image, _digest([IMAGE_DIR, STANDINS_DIR]))
+
+
+def image_exists(tag, env):
+    return podman("image", "exists", tag, check=False, env=env).returncode == 0
+
+
+def build_base(cfg, env, log=print):
+    tag = base_tag(cfg)
+    if image_exists(tag, env):
+        return tag
+    log("building node base image %s with debootstrap (a few minutes, once)" % tag)
+    cache = os.path.join(cfg.cache, "debootstrap")
+    os.makedirs(cache, exist_ok=True)
+    rootfs = tempfile.mkdtemp(prefix="kaapana-lab-rootfs-", dir=cfg.cache)
+    try:
+        subprocess.run(["debootstrap", "--variant=minbase", "--cache-dir=" + cache,
+                        "--include=" + ",".join(_packages()), "bookworm", rootfs, "http://deb.debian.org/debian"],
+                       check=True, stdout=subprocess.DEVNULL)
+        # Container hygiene: no getty, no udev-triggered hardware setup, a clean machine-id per container.
+        for unit in ("getty.target", "systemd-udevd.service", "systemd-udev-trigger.service",
+                     "systemd-modules-load.service", "sys-kernel-config.mount", "systemd-remount-fs.service"):
+            os.symlink("/dev/null", os.path.join(rootfs, "etc/systemd/system", unit))
+        open(os.path.join(rootfs, "etc/machine-id"), "w").close()
+        shutil.rmtree(os.path.join(rootfs, "var/cache/apt/archives"), ignore_errors=True)
+        os.makedirs(os.path.join(rootfs, "var/cache/apt/archives/partial"), exist_ok=True)
+        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(["podman", "import", "--change", "CMD=/sbin/init", "-", tag], stdin=tar.stdout, check=True,
+                       env=env, stdout=subprocess.DEVNULL)
+        tar.wait()
+    finally:
+        shutil.rmtree(rootfs, ignore_errors=True)
+    return tag
+
+
+def _standin_deb(workdir):
+    """A Debian package named snapd that carries the snap stand-in, so package tasks that ask
+    for snapd find it installed and never pull the real one into a container that can't run it."""
+    pkg = os.path.join(workdir, "snapd-standin")
+    os.makedirs(os.path.join(pkg, "DEBIAN"))
+    os.makedirs(os.path.join(pkg, "usr/bin"))
+    shutil.copy(os.path.join(STANDINS_DIR, "snap"), os.path.join(pkg, "usr/bin/snap"))
+    os.chmod(os.path.join(pkg, "usr/bin/snap"), 0o755)
+    with open(os.path.join(pkg, "DEBIAN/control"), "w") as handle:
+        handle.write("Package: snapd\nVersion: 0+kaapana.lab.standin\nArchitecture: all\n"
+                     "Maintainer: kaapana.platform lab <lab@localhost>\nDepends: python3\n"
+                     "Description: kaapana lab STAND-IN for snapd (not the real snapd)\n"
+                     " Speaks snap's command line for the microk8s snap; see tests/lab/standins.\n")
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", pkg, os.path.join(workdir, "snapd-standin.deb")],
+                   check=True, stdout=subprocess.DEVNULL)
+    return "snapd-standin.deb"
+
+
+def build_image(cfg, log=print):
+    env = podman_env(cfg)
+    tag = image_tag(cfg)
+    if image_exists(tag, env):
+        return tag
+    base = build_base(cfg, env, log)
+    log("building node image %s (stand-ins on top of %s)" % (tag, base))
+    work = tempfile.mkdtemp(prefix="kaapana-lab-image-")
+    try:
+        shutil.copytree(STANDINS_DIR, os.path.join(work, "standins"),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copy(os.path.join(IMAGE_DIR, "init.sh"), os.path.join(work, "init.sh"))
+        deb = _standin_deb(work)
+        with open(os.path.join(work, "Containerfile"), "w") as handle:
+            handle.write("\n".join([
+                "FROM " + base,
+                "COPY standins /usr/lib/kaapana-lab/standins",
+                "COPY init.sh /usr/lib/kaapana-lab/init.sh",
+                "COPY %s /tmp/%s" % (deb, deb),
+                "RUN chmod 0755 /usr/lib/kaapana-lab/init.sh /usr/lib/kaapana-lab/standins/* "
+                "&& dpkg -i /tmp/%s && rm /tmp/%s" % (deb, deb),
+                'CMD ["/usr/lib/kaapana-lab/init.sh"]',
+                "",
+            ]))
+        podman("build", "--network=none", "-t", tag, work, env=env)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return tag
+
+
+def ensure_network(cfg, env):
+    if podman("network", "exists", cfg.network, check=False, env=env).returncode != 0:
+        podman("network", "create", "--subnet", cfg.subnet, "--gateway", cfg.gateway,
+               "--label", cfg.container_label + "=1", cfg.network, env=env)
+        return True
+    return False
+
+
+def node_share(cfg):
+    """Refresh the read-only folder every node container mounts at /etc/kaapana-lab."""
+    share = cfg.node_share
+    os.makedirs(os.path.join(share, "charts"), exist_ok=True)
+    for name in ("ca.crt", "admin.crt", "admin.key"):
+        shutil.copy(os.path.join(cfg.pki, name), os.path.join(share, name))
+        os.chmod(os.path.join(share, name), 0o600)
+    with open(os.path.join(share, "lab.env"), "w") as handle:
+        handle.write("LAB_API_SERVER=%s\nLAB_REGISTRY=%s\nLAB_SERVICE_CIDR=%s\nLAB_POD_CIDR=%s\n"
+                     % (cfg.api_server, cfg.registry, cfg.service_cidr, cfg.pod_cidr))
+    charts = cfg.path("charts")
+    if os.path.isdir(charts):
+        for name in os.listdir(charts):
+            shutil.copy(os.path.join(charts, name), os.path.join(share, "charts", name))
+    return share
+
+
+def node_run_args(cfg, name, primary=False, gpus=None, extra_env=None):
+    """podman run arguments for a lab node (also used by Molecule's create playbook)."""
+    gpus = gpus or {}
+    env = {
+        "KAAPANA_LAB_NODE_NAME": name,
+        "KAAPANA_LAB_PRIMARY": "true" if primary else "false",
+        "KAAPANA_LAB_GPU_COUNT": str(gpus.get("count", 0)),
+        "KAAPANA_LAB_GPU_NAME": gpus.get("name", "NVIDIA A100-SXM4-80GB"),
+        "KAAPANA_LAB_GPU_MEMORY_MIB": str(gpus.get("memory_mib", 81920)),
+        "KAAPANA_LAB_GPU_DRIVER": gpus.get("driver", "580.95.05"),
+        "KAAPANA_LAB_GPU_CUDA": gpus.get("cuda", "13.0"),
+        "container": "podman",
+    }
+    env.update(extra_env or {})
+    args = ["--name", name, "--hostname", name, "--network", cfg.network, "--label", cfg.container_label + "=1",
+            "--systemd=always", "--cap-add=SYS_ADMIN", "--cap-add=NET_ADMIN",
+            "-v", "%s:/etc/kaapana-lab:ro" % cfg.node_share,
+            "-v", "%s:/opt/kaapana-lab/bin/kubectl:ro" % cfg.bin("kubectl"),
+            "-v", "%s:/opt/kaapana-lab/bin/helm:ro" % cfg.bin("helm")]
+    for key, value in sorted(env.items()):
+        args += ["-e", "%s=%s" % (key, value)]
+    return args
+
+
+def start_anchor(cfg, env, image):
+    """A tiny container that keeps the lab bridge (and so the gateway address) up while no node runs."""
+    state = podman("container", "inspect", ANCHOR, "--format", "{{.State.Running}}", check=False, env=env)
+    if state.returncode == 0 and state.stdout.strip() == "true":
+        return None
+    podman("rm", "-f", ANCHOR, check=False, env=env)
+    cid = podman("run", "-d", "--name", ANCHOR, "--network", cfg.network, "--label", cfg.container_label + "=1",
+                 "--entrypoint", "/bin/sleep", image, "infinity", env=env).stdout.strip()
+    return cid
+
+
+def start_node(cfg, env, image, name, primary=False, gpus=None):
+    podman("rm", "-f", name, check=False, env=env)
+    return podman("run", "-d", *node_run_args(cfg, name, primary, gpus), image, env=env).stdout.strip()
+
+
+def container_ip(env, name, network):
+    out = podman("container", "inspect", name, "--format", "{{json .NetworkSettings.Networks}}", env=env).stdout
+    return json.loads(out)[network]["IPAddress"]
+
+
+def remove_containers(env, ids):
+    for cid in ids:
+        podman("rm", "-f", "-t", "5", cid, check=False, env=env)
