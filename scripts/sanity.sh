@@ -7,6 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PWD/.venv/bin:$PATH
 pyver=$(python -c 'import sys;print("%d.%d" % sys.version_info[:2])')
+# ansible-test --venv bootstraps pip with a script from a host these machines cannot reach;
+# put our local equivalent where ansible-test caches that script (one per pip version it asks for).
+pipver=$(python -c 'from ansible_test._internal.python_requirements import get_venv_packages
+from ansible_test._internal.host_configs import NativePythonConfig
+import sys
+print(get_venv_packages(NativePythonConfig(version="%d.%d" % sys.version_info[:2], path=sys.executable))["pip"])')
+mkdir -p ~/.ansible/test/cache
+cp scripts/ansible-test-get-pip.py ~/.ansible/test/cache/get_pip_${pipver//./_}.py
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/ansible_collections/kaapana/platform

@@ -177,7 +177,8 @@ def status(cfg, quiet=False):
     for name in controlplane.COMPONENTS:
         rows.append((name, procs.running(name) and healthy[name], "pid %s" % procs.pid(name)))
     rows.append(("registry", procs.running("registry") and registry.healthy(cfg), "http://%s (auth)" % cfg.registry))
-    rows.append(("provisioner", procs.running("provisioner"), "stand-in PV provisioner"))
+    if os.path.exists(PROVISIONER):
+        rows.append(("provisioner", procs.running("provisioner"), "stand-in PV provisioner"))
     env = nodes.podman_env(cfg)
     state = load_state(cfg)
     for name, cid in sorted(state.get("containers", {}).items()):
@@ -220,6 +221,8 @@ def main(argv):
     sub.add_parser("build", help="build the binaries and the node image only")
     p_node = sub.add_parser("node", help="start a node container in a running lab")
     p_node.add_argument("spec", help="NAME[:primary][:gpu=N]")
+    p_rm = sub.add_parser("node-rm", help="remove a node container the lab started")
+    p_rm.add_argument("name")
     sub.add_parser("restart-apiserver", help="restart kube-apiserver (fault tests)")
     args = parser.parse_args(argv)
     cfg = CONFIG
@@ -240,6 +243,13 @@ def main(argv):
         state = load_state(cfg)
         env = nodes.podman_env(cfg)
         add_node(cfg, state, env, state["image"], args.spec)
+        save_state(cfg, state)
+        return 0
+    if args.cmd == "node-rm":
+        state = load_state(cfg)
+        cid = state["containers"].pop(args.name, None)
+        if cid:
+            nodes.remove_containers(nodes.podman_env(cfg), [cid])
         save_state(cfg, state)
         return 0
     if args.cmd == "restart-apiserver":

@@ -25,7 +25,9 @@ def kwok_config(stage_dir):
     docs = [{
         "kind": "KwokConfiguration",
         "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
-        "options": {"nodeLeaseDurationSeconds": 40},
+        # Set explicitly: with a --config file KWOK v0.8.0 leaves unset parallelism options at 0 and exits.
+        "options": {"nodeLeaseDurationSeconds": 40, "nodeLeaseParallelism": 4, "podPlayStageParallelism": 8,
+                    "nodePlayStageParallelism": 4, "podsOnNodeSyncParallelism": 2},
     }]
     for rel in ("node/fast/node-initialize.yaml", "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
                 "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml"):
@@ -36,7 +38,7 @@ def kwok_config(stage_dir):
         {"key": "." + FAULT_ANNOTATION, "operator": "NotIn", "values": ["ImagePullBackOff"]})
     docs.append(ready)
     with open(os.path.join(ROOT, "tests", "lab", "kwok", "lab-stages.yaml")) as handle:
-        for doc in yaml.safe_load_all(handle):
+        for doc in yaml.safe_load(handle)["stages"]:
             if doc["spec"]["next"].get("statusTemplate") == "READY_TEMPLATE":
                 doc["spec"]["next"] = copy.deepcopy(ready["spec"]["next"])
             docs.append(doc)

@@ -64,30 +64,45 @@ def image_exists(tag, env):
 
 
 def build_base(cfg, env, log=print):
+    """Debian 12 minbase with python3 from debootstrap, then the package list installed with apt
+    inside a podman build (debootstrap's resolver cannot satisfy virtual packages)."""
     tag = base_tag(cfg)
     if image_exists(tag, env):
         return tag
-    log("building node base image %s with debootstrap (a few minutes, once)" % tag)
-    cache = os.path.join(cfg.cache, "debootstrap")
-    os.makedirs(cache, exist_ok=True)
-    rootfs = tempfile.mkdtemp(prefix="kaapana-lab-rootfs-", dir=cfg.cache)
+    rootfs_tag = "%s-rootfs:bookworm" % cfg.node_image
+    if not image_exists(rootfs_tag, env):
+        log("building node rootfs %s with debootstrap (once)" % rootfs_tag)
+        rootfs = tempfile.mkdtemp(prefix="kaapana-lab-rootfs-", dir=cfg.cache)
+        try:
+            subprocess.run(["debootstrap", "--variant=minbase", "--include=python3", "bookworm", rootfs,
+                            "http://deb.debian.org/debian"], check=True, stdout=subprocess.DEVNULL)
+            shutil.rmtree(os.path.join(rootfs, "var/cache/apt/archives"), ignore_errors=True)
+            os.makedirs(os.path.join(rootfs, "var/cache/apt/archives/partial"), exist_ok=True)
+            tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
+            subprocess.run(["podman", "import", "-", rootfs_tag], stdin=tar.stdout, check=True, env=env,
+                           stdout=subprocess.DEVNULL)
+            tar.wait()
+        finally:
+            shutil.rmtree(rootfs, ignore_errors=True)
+    log("building node base image %s (apt packages, a few minutes, once per package list)" % tag)
+    # Container hygiene for systemd as PID 1: no getty, no udev or kernel-module set-up.
+    masked = ["getty.target", "systemd-udevd.service", "systemd-udev-trigger.service",
+              "systemd-modules-load.service", "sys-kernel-config.mount", "systemd-remount-fs.service",
+              "systemd-firstboot.service", "apt-daily.timer", "apt-daily-upgrade.timer"]
+    work = tempfile.mkdtemp(prefix="kaapana-lab-base-")
     try:
-        subprocess.run(["debootstrap", "--variant=minbase", "--cache-dir=" + cache,
-                        "--include=" + ",".join(_packages()), "bookworm", rootfs, "http://deb.debian.org/debian"],
-                       check=True, stdout=subprocess.DEVNULL)
-        # Container hygiene: no getty, no udev-triggered hardware setup, a clean machine-id per container.
-        for unit in ("getty.target", "systemd-udevd.service", "systemd-udev-trigger.service",
-                     "systemd-modules-load.service", "sys-kernel-config.mount", "systemd-remount-fs.service"):
-            os.symlink("/dev/null", os.path.join(rootfs, "etc/systemd/system", unit))
-        open(os.path.join(rootfs, "etc/machine-id"), "w").close()
-        shutil.rmtree(os.path.join(rootfs, "var/cache/apt/archives"), ignore_errors=True)
-        os.makedirs(os.path.join(rootfs, "var/cache/apt/archives/partial"), exist_ok=True)
-        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
-        subprocess.run(["podman", "import", "--change", "CMD=/sbin/init", "-", tag], stdin=tar.stdout, check=True,
-                       env=env, stdout=subprocess.DEVNULL)
-        tar.wait()
+        with open(os.path.join(work, "Containerfile"), "w") as handle:
+            handle.write("\n".join([
+                "FROM " + rootfs_tag,
+                "ENV DEBIAN_FRONTEND=noninteractive",
+                "RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends %s "
+                "&& apt-get clean && rm -rf /var/lib/apt/lists/*" % " ".join(_packages()),
+                "RUN systemctl mask %s && : > /etc/machine-id" % " ".join(masked),
+                "",
+            ]))
+        podman("build", "-t", tag, work, env=env, capture=False)
     finally:
-        shutil.rmtree(rootfs, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     return tag
 
 
