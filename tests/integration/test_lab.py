@@ -153,10 +153,14 @@ def test_fixture_charts_are_in_the_registry(lab, tmp_path):
     regcfg = str(tmp_path / "registry.json")
     _helm(lab, "registry", "login", lab.registry, "-u", lab.registry_user, "--password-stdin", "--plain-http",
           registry_config=regcfg, input=lab.registry_password(), check=True)
+    import yaml
     for chart in sorted(os.listdir(os.path.join(ROOT, "tests", "charts"))):
-        res = _helm(lab, "show", "chart", "oci://%s/charts/%s" % (lab.registry, chart), "--plain-http",
-                    registry_config=regcfg)
+        with open(os.path.join(ROOT, "tests", "charts", chart, "Chart.yaml")) as handle:
+            version = yaml.safe_load(handle)["version"]
+        res = _helm(lab, "show", "chart", "oci://%s/charts/%s" % (lab.registry, chart), "--version", version,
+                    "--plain-http", registry_config=regcfg)
         assert res.returncode == 0, (chart, res.stderr)
+        assert yaml.safe_load(res.stdout)["version"] == version
 
 
 def _podman(lab, *args, check=True):

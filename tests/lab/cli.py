@@ -207,6 +207,9 @@ def print_env(cfg):
     print("export LAB_HELM=%s" % cfg.bin("helm"))
     print("export LAB_KUBECTL=%s" % cfg.bin("kubectl"))
     print("export CONTAINERS_CONF=%s" % cfg.path("containers.conf"))
+    print("export LAB_NODE_IMAGE=%s" % nodes.image_tag(cfg))
+    print("export LAB_NODE_SHARE=%s" % cfg.node_share)
+    print("export LAB_NETWORK=%s" % cfg.network)
     return 0
 
 
