@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: contributors to kaapana.platform
+"""Filters for the microk8s and cluster roles: inventory checks, MicroK8s args files,
+addon status and resolver parsing. Pure functions; the FilterModule only maps names."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    yaml = None
+
+CHANNEL_RE = re.compile(r"^(latest|\d+\.\d+(-strict|-eksd)?)/(stable|candidate|beta|edge)(/[A-Za-z0-9._-]+)?$")
+
+
+def main_host(groups, group="kaapana_main"):
+    """The one host of the main group; anything else is an inventory error worth a clear message."""
+    hosts = list((groups or {}).get(group) or [])
+    if len(hosts) != 1:
+        raise AnsibleFilterError(
+            "The inventory group '%s' must contain exactly one host (the main node that holds storage and runs Helm);"
+            " it contains %d%s. Put one host under %s in your inventory."
+            % (group, len(hosts), (": " + ", ".join(hosts)) if hosts else "", group))
+    return hosts[0]
+
+
+def microk8s_channel_valid(channel):
+    """True for snap channels of the microk8s snap such as 1.33/stable or latest/edge."""
+    return bool(CHANNEL_RE.match(str(channel or "")))
+
+
+def microk8s_args_items(args):
+    """{file: {flag: value}} -> sorted [{file, flag, value, line}]; value None removes the flag."""
+    items = []
+    if not isinstance(args, dict):
+        raise AnsibleFilterError("kaapana_microk8s_args must be a mapping of args file name to {flag: value}")
+    for fname, flags in sorted(args.items()):
+        if not re.match(r"^[a-z0-9-]+$", str(fname)):
+            raise AnsibleFilterError("kaapana_microk8s_args: '%s' is not a MicroK8s args file name "
+                                     "(such as kube-apiserver or kubelet)" % fname)
+        for flag, value in sorted((flags or {}).items()):
+            if not str(flag).startswith("--"):
+                raise AnsibleFilterError("kaapana_microk8s_args.%s: flag '%s' must start with --" % (fname, flag))
+            line = None if value is None else ("%s=%s" % (flag, value) if value != "" else flag)
+            items.append({"file": fname, "flag": flag, "value": value, "line": line})
+    return items
+
+
+def microk8s_addon_status(status_text):
+    """Parse `microk8s status --format yaml` into {addon: 'enabled'|'disabled'}."""
+    if yaml is None:  # pragma: no cover
+        raise AnsibleFilterError("PyYAML is required")
+    try:
+        data = yaml.safe_load(status_text) or {}
+    except yaml.YAMLError as exc:
+        raise AnsibleFilterError("could not parse 'microk8s status --format yaml': %s" % exc)
+    result = {}
+    for addon in data.get("addons") or []:
+        if isinstance(addon, dict) and "name" in addon:
+            result[addon["name"]] = addon.get("status", "disabled")
+    return result
+
+
+def microk8s_addons_to_enable(status_text, wanted):
+    """Addons from `wanted` ([{name, args}]) that `microk8s status --format yaml` shows not enabled."""
+    status = microk8s_addon_status(status_text)
+    return [a for a in wanted or [] if status.get(a["name"]) != "enabled"]
+
+
+def microk8s_enable_argv(addon, dns_servers=None):
+    """argv for `microk8s enable` of one addon, as MicroK8s 1.33 accepts it."""
+    name = addon["name"]
+    args = addon.get("args")
+    if name == "dns" and not args and dns_servers:
+        args = ",".join(dns_servers)
+    argv = ["microk8s", "enable"]
+    if isinstance(args, list):
+        return argv + [name] + [str(a) for a in args]
+    return argv + ["%s:%s" % (name, args) if args else name]
+
+
+def resolv_nameservers(text, skip_loopback=True):
+    """Nameserver addresses from resolv.conf text; loopback stubs (systemd-resolved) are skipped."""
+    servers = []
+    for line in (text or "").splitlines():
+        parts = line.split("#", 1)[0].split()
+        if len(parts) >= 2 and parts[0] == "nameserver":
+            addr = parts[1]
+            if skip_loopback and (addr.startswith("127.") or addr == "::1"):
+                continue
+            if addr not in servers:
+                servers.append(addr)
+    return servers
+
+
+def microk8s_nodes(nodes_json, microk8s_only=True):
+    """Node names from `kubectl get nodes -o json` (dict or text); MicroK8s nodes carry a microk8s label."""
+    import json
+
+    data = json.loads(nodes_json) if isinstance(nodes_json, str) else nodes_json
+    names = []
+    for item in (data or {}).get("items", []):
+        labels = item.get("metadata", {}).get("labels", {}) or {}
+        if microk8s_only and not any(k.startswith("node.kubernetes.io/microk8s-") for k in labels):
+            continue
+        names.append(item["metadata"]["name"])
+    return sorted(names)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "main_host": main_host,
+            "microk8s_channel_valid": microk8s_channel_valid,
+            "microk8s_args_items": microk8s_args_items,
+            "microk8s_addon_status": microk8s_addon_status,
+            "microk8s_addons_to_enable": microk8s_addons_to_enable,
+            "microk8s_enable_argv": microk8s_enable_argv,
+            "resolv_nameservers": resolv_nameservers,
+            "microk8s_nodes": microk8s_nodes,
+        }

@@ -1,0 +1,117 @@
+{{- /*
+Stand-in workloads (KWOK marks their pods Ready without running anything). Names and namespaces
+follow Kaapana: reverse proxy and auth in global.helm_namespace (= the admin namespace), keycloak
+and kube-helm in admin, the platform services in services; with include_reverse_proxy (set with
+INSTANCE_UID) a second traefik/oauth2-proxy pair runs in the services namespace. Only the
+postgres stand-in is pinned to the storage node, as Kaapana pins its databases.
+*/ -}}
+{{- $g := .Values.global -}}
+{{- $uid := $g.instance_uid | default "0" -}}
+{{- $http := list (dict "name" "http" "containerPort" 8080) -}}
+{{- $proxyEnv := list (dict "name" "HTTP_PROXY" "value" ($g.http_proxy | toString)) (dict "name" "HTTPS_PROXY" "value" ($g.https_proxy | toString)) (dict "name" "NO_PROXY" "value" (join "," ($g.internalCidrs | default list))) -}}
+{{- $deployments := list
+  (dict "name" "traefik" "namespace" $g.helm_namespace "ports" (list (dict "name" "websecure" "containerPort" 8443) (dict "name" "admin" "containerPort" 8080))
+        "env" (list (dict "name" "HOSTNAME_FQDN" "value" ($g.hostname | toString)) (dict "name" "HTTPS_PORT" "value" ($g.https_port | toString))))
+  (dict "name" "oauth2-proxy" "namespace" $g.helm_namespace "ports" (list (dict "name" "https" "containerPort" 8443))
+        "env" (list (dict "name" "OAUTH2_PROXY_UPSTREAM" "value" (printf "https://traefik-%s.%s.svc:%s" $uid $g.helm_namespace ($g.https_port | toString)))))
+  (dict "name" "keycloak" "namespace" $g.admin_namespace "ports" $http
+        "env" (list (dict "name" "KEYCLOAK_ADMIN" "valueFrom" (dict "secretKeyRef" (dict "name" "keycloak-admin-credentials" "key" "username")))
+                    (dict "name" "KEYCLOAK_ADMIN_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" "keycloak-admin-credentials" "key" "password")))))
+  (dict "name" "kube-helm" "namespace" $g.admin_namespace "ports" $http "claim" "extensions-pv-claim" "mountPath" "/kaapana/mounted/extensions"
+        "env" (concat (list (dict "name" "RELEASE_NAME" "value" ($g.release_name | toString)) (dict "name" "HELM_NAMESPACE" "value" ($g.helm_namespace | toString))
+                     (dict "name" "REGISTRY_URL" "value" ($g.registry_url | toString)) (dict "name" "OFFLINE_MODE" "value" ($g.offline_mode | toString))
+                     (dict "name" "PREFETCH_EXTENSIONS" "value" ($g.prefetch_extensions | toString))) $proxyEnv))
+  (dict "name" "squid-proxy" "image" "squid" "namespace" $g.admin_namespace "ports" (list (dict "name" "proxy" "containerPort" 3128))
+        "env" (list (dict "name" "UPSTREAM_HTTP_PROXY" "value" ((index .Values "squid-proxy").upstreamHttpProxy | toString))
+                    (dict "name" "UPSTREAM_HTTPS_PROXY" "value" ((index .Values "squid-proxy").upstreamHttpsProxy | toString))))
+  (dict "name" "landing-page" "namespace" $g.services_namespace "ports" $http
+        "env" (list (dict "name" "INSTANCE_NAME" "value" ($g.instance_name | toString)) (dict "name" "HOSTNAME_FQDN" "value" ($g.hostname | toString))))
+  (dict "name" "postgres" "namespace" $g.services_namespace "storageNode" true "claim" "postgres-pv-claim" "mountPath" "/var/lib/postgresql/data"
+        "ports" (list (dict "name" "postgres" "containerPort" 5432)))
+  (dict "name" "minio" "namespace" $g.services_namespace "claim" "minio-pv-claim" "mountPath" "/data" "ports" (list (dict "name" "api" "containerPort" 9000))
+        "env" (list (dict "name" "MINIO_ROOT_USER" "valueFrom" (dict "secretKeyRef" (dict "name" "minio-credentials" "key" "username")))
+                    (dict "name" "MINIO_ROOT_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" "minio-credentials" "key" "password")))))
+  (dict "name" "airflow-scheduler" "image" "airflow" "namespace" $g.services_namespace "claim" "workflow-data-pv-claim" "mountPath" "/kaapana/mounted/workflows"
+        "env" (list (dict "name" "AIRFLOW_MEMORY_LIMIT_MI" "value" ($g.airflow_memory_limit | toString)) (dict "name" "GPU_SUPPORT" "value" ($g.gpu_support | toString))))
+-}}
+{{- if $g.include_reverse_proxy }}
+{{- $deployments = append $deployments (dict "name" "traefik" "namespace" $g.services_namespace "ports" (list (dict "name" "websecure" "containerPort" 8443))) }}
+{{- $deployments = append $deployments (dict "name" "oauth2-proxy" "namespace" $g.services_namespace "ports" (list (dict "name" "https" "containerPort" 8443))) }}
+{{- end }}
+{{- range $d := $deployments }}
+---
+{{ include "kaapana.deployment" (merge (dict "root" $) $d) }}
+{{- end }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: traefik-{{ $uid }}
+  namespace: {{ $g.helm_namespace | quote }}
+  labels:
+    {{- include "kaapana.labels" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    app.kubernetes.io/name: traefik
+    app.kubernetes.io/instance: {{ .Release.Name }}
+  ports:
+    - name: websecure
+      port: {{ $g.https_port | int }}
+      targetPort: websecure
+    - name: admin
+      port: 8080
+      targetPort: admin
+---
+{{- /* Kaapana's oauth2-proxy-service is a NodePort on https_port (needs the apiserver's
+       --service-node-port-range to include it); the fixture keeps it ClusterIP. */}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: oauth2-proxy-service
+  namespace: {{ $g.helm_namespace | quote }}
+  labels:
+    {{- include "kaapana.labels" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    app.kubernetes.io/name: oauth2-proxy
+    app.kubernetes.io/instance: {{ .Release.Name }}
+  ports:
+    - name: https-port
+      port: {{ $g.https_port | int }}
+      targetPort: https
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: squid-proxy-service
+  namespace: {{ $g.admin_namespace | quote }}
+  labels:
+    {{- include "kaapana.labels" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    app.kubernetes.io/name: squid-proxy
+    app.kubernetes.io/instance: {{ .Release.Name }}
+  ports:
+    - name: proxy
+      port: 3128
+      targetPort: proxy
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: landing-page-service
+  namespace: {{ $g.services_namespace | quote }}
+  labels:
+    {{- include "kaapana.labels" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    app.kubernetes.io/name: landing-page
+    app.kubernetes.io/instance: {{ .Release.Name }}
+  ports:
+    - name: http
+      port: 80
+      targetPort: http

@@ -1,0 +1,733 @@
+"""The lab's fixture charts (tests/charts/*) rendered by the real Helm 3 binary.
+
+`helm lint` and `helm template` run on each chart; the kaapana-admin-chart fixture gets Kaapana's
+complete `helm install --set` line (kaapanactl.sh deploy_chart, 0.6.0; see
+../shared/reference/kaapana-deployment.md section 1.5) and the rendered objects are checked: the values
+ConfigMap records every value with its type, credentials appear only in Secrets (the ConfigMap
+holds their sha256), INSTANCE_UID namespaces, PVC storage classes, hooks. No cluster is needed.
+"""
+import base64
+import hashlib
+import json
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from tests.lab.config import CONFIG, ROOT
+
+HELM = os.environ.get("LAB_HELM") or CONFIG.bin("helm")
+CHARTS = os.path.join(ROOT, "tests", "charts")
+ADMIN = os.path.join(CHARTS, "kaapana-admin-chart")
+LONGHORN = os.path.join(CHARTS, "longhorn")
+GPU = os.path.join(CHARTS, "gpu-operator")
+KUBE_VERSION = "1.34.4"
+
+pytestmark = pytest.mark.skipif(
+    not os.access(HELM, os.X_OK), reason="lab helm not built yet (%s)" % HELM)
+
+
+# ---------------------------------------------------------------------------------------------
+# Kaapana's --set line, in the script's order: (flag, key, value). Values are chosen distinct per
+# key so a swapped mapping shows up. Credentials deliberately contain '+', '/', '!', '@', ' '.
+# ---------------------------------------------------------------------------------------------
+PASSWORDS = {
+    "global.credentials_registry_password": "reg-Pw+/9 x!",
+    "global.credentials_minio_password": "minio-Pw@42",
+    "global.credentials_grafana_password": "grafana-Pw#7",
+    "global.credentials_keycloak_admin_password": "Keycloak-Pw$8",
+    "global.oidc_client_secret": "ZjQ2YzE0ZTk3NWI3Nzg1+/ODk0YTFkOGI",
+    "global.kaapana_init_password": "Init-Pw%3",
+    "global.smtp_password": "smtp-Pw^5",
+}
+
+
+def kaapana_set_line(uid="", registry="10.89.0.1:5000/kaapana", gpu="false", offline="false",
+                     prefetch="false", dev_mode="true", storage="hostpath", http_proxy="",
+                     https_proxy=""):
+    """The --set arguments of kaapanactl.sh's `helm install`, as (flag, key, value) triples."""
+    services, extensions, admin = "services", "extensions", "admin"
+    fast, slow = "/home/kaapana", "/home/kaapana-slow"
+    include_reverse_proxy = "false"
+    if uid:  # kaapanactl.sh: prefix services/extensions/helm ns, suffix data dirs, own proxy
+        services, extensions = "%s-%s" % (uid, services), "%s-%s" % (uid, extensions)
+        fast, slow = "%s-%s" % (fast, uid), "%s-%s" % (slow, uid)
+        include_reverse_proxy = "true"
+    if storage == "longhorn":
+        sc_fast, sc_slow, sc_workflow = ("kaapana-longhorn-fast-db", "kaapana-longhorn-slow-data",
+                                         "kaapana-longhorn-fast-workflow")
+    else:
+        sc_fast, sc_slow, sc_workflow = ("kaapana-hostpath-fast-data-dir",
+                                         "kaapana-hostpath-slow-data-dir",
+                                         "kaapana-hostpath-fast-data-dir")
+    pull = "Always" if dev_mode == "true" and offline != "true" else "IfNotPresent"
+    s, p = "--set-string", "--set"
+    return [
+        (s, "global.base_namespace", "base"),
+        (s, "global.credentials_registry_username", "lab-registry-user"),
+        (s, "global.credentials_registry_password", PASSWORDS["global.credentials_registry_password"]),
+        (s, "global.credentials_minio_username", "lab-minio-user"),
+        (s, "global.credentials_minio_password", PASSWORDS["global.credentials_minio_password"]),
+        (s, "global.credentials_grafana_username", "lab-grafana-user"),
+        (s, "global.credentials_grafana_password", PASSWORDS["global.credentials_grafana_password"]),
+        (s, "global.credentials_keycloak_admin_username", "lab-keycloak-admin"),
+        (s, "global.credentials_keycloak_admin_password", PASSWORDS["global.credentials_keycloak_admin_password"]),
+        (s, "global.dicom_port", "11112"),
+        (s, "global.fast_data_dir", fast),
+        (s, "global.services_namespace", services),
+        (s, "global.extensions_namespace", extensions),
+        (s, "global.admin_namespace", admin),
+        (p, "global.gpu_support", gpu),
+        (s, "global.helm_namespace", admin),
+        (p, "global.oidc_client_secret", PASSWORDS["global.oidc_client_secret"]),
+        (p, "global.include_reverse_proxy", include_reverse_proxy),
+        (s, "global.home_dir", "/home/labuser"),
+        (s, "global.hostname", "kaapana.lab.example"),
+        (s, "global.http_port", "80"),
+        (s, "global.https_port", "8443"),
+        (p, "global.internalCidrs", "{10.152.183.0/24,10.1.0.0/16,10.89.0.11/32,10.89.0.1/32}"),
+        (s, "squid-proxy.upstreamHttpProxy", http_proxy),
+        (s, "squid-proxy.upstreamHttpsProxy", https_proxy),
+        (p, "global.offline_mode", offline),
+        (p, "global.prefetch_extensions", prefetch),
+        (s, "global.pull_policy_images", pull),
+        (s, "global.pull_policy_jobs", pull),
+        (s, "global.pull_policy_pods", pull),
+        (s, "global.registry_url", registry),
+        (s, "global.release_name", "kaapana-admin-chart"),
+        (s, "global.deployment_timestamp", "2026-01-02T03:04:05+00:00"),
+        # Kaapana's backend splits this on ","; on a --set line the comma must be escaped
+        # (kaapanactl.sh does not: two mount points there make `helm install` fail).
+        (s, "global.mount_points_to_monitor", "/\\,/home"),
+        (s, "global.slow_data_dir", slow),
+        (s, "global.instance_uid", uid),
+        (s, "global.instance_name", "kaapana.lab.example"),
+        (p, "global.dev_mode", dev_mode),
+        (s, "global.kaapana_init_password", PASSWORDS["global.kaapana_init_password"]),
+        (s, "global.pacs_memory_limit", "11111"),
+        (s, "global.airflow_memory_limit", "22222"),
+        (s, "global.opensearch_memory_limit", "33333"),
+        (s, "global.pacs_memory_request", "3703"),
+        (s, "global.airflow_memory_request", "7407"),
+        (s, "global.opensearch_memory_request", "11111"),
+        (s, "global.smtp_host", "smtp.lab.example"),
+        (s, "global.smtp_port", "587"),
+        (s, "global.smtp_username", "lab-smtp-user"),
+        (s, "global.smtp_password", PASSWORDS["global.smtp_password"]),
+        (s, "global.email_address_sender", "kaapana@lab.example"),
+        (s, "global.storage_class_fast", sc_fast),
+        (s, "global.storage_class_slow", sc_slow),
+        (s, "global.storage_class_workflow", sc_workflow),
+        (s, "global.main_node_name", "lab-node-1"),
+        (s, "global.volume_slow_data", "123Gi"),
+        (s, "global.replica_count", "2"),
+        (s, "global.storage_node", "storage"),
+    ]
+
+
+def set_args(triples):
+    args = []
+    for flag, key, value in triples:
+        args += [flag, "%s=%s" % (key, value)]
+    return args
+
+
+def expected_value(flag, key, value):
+    """What helm makes of one --set/--set-string argument."""
+    if flag == "--set-string":
+        return value.replace("\\,", ",")
+    if value in ("true", "false"):
+        return value == "true"
+    if value.startswith("{") and value.endswith("}"):
+        return value[1:-1].split(",")
+    return value
+
+
+def helm(*args, check=True):
+    proc = subprocess.run([HELM, *args], capture_output=True, text=True, timeout=120, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError("helm %s failed (%d):\n%s%s" % (
+            " ".join(args), proc.returncode, proc.stdout, proc.stderr))
+    return proc
+
+
+def render(chart, *args, release=None, namespace="default", include_crds=False):
+    release = release or os.path.basename(chart)
+    cmd = ["template", release, chart, "--namespace", namespace, "--kube-version", KUBE_VERSION]
+    if include_crds:
+        cmd.append("--include-crds")
+    out = helm(*cmd, *args).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def find(docs, kind, name=None, namespace=None):
+    found = [d for d in docs if d["kind"] == kind
+             and (name is None or d["metadata"]["name"] == name)
+             and (namespace is None or d["metadata"].get("namespace") == namespace)]
+    return found
+
+
+def one(docs, kind, name, namespace=None):
+    found = find(docs, kind, name, namespace)
+    assert len(found) == 1, "%s %s/%s: %d found" % (kind, namespace, name, len(found))
+    return found[0]
+
+
+def sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def admin_render(*extra, namespace="default", **line):
+    return render(ADMIN, *set_args(kaapana_set_line(**line)), *extra, namespace=namespace)
+
+
+def recorded_values(docs, namespace="default"):
+    cm = one(docs, "ConfigMap", "kaapana-admin-chart-values", namespace)
+    return cm, json.loads(cm["data"]["values.json"])
+
+
+# ---------------------------------------------------------------------------------------------
+# lint and packaging
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("chart,args", [
+    (ADMIN, set_args(kaapana_set_line())),
+    (ADMIN, set_args(kaapana_set_line(uid="a", storage="longhorn"))),
+    (LONGHORN, ["--set", "csi.kubeletRootDir=/var/snap/microk8s/common/var/lib/kubelet",
+                "--set", "lab.nodes={lab-node-1,lab-node-2}"]),
+    (GPU, []),
+], ids=["admin", "admin-uid-longhorn", "longhorn", "gpu-operator"])
+def test_lint_strict(chart, args):
+    out = helm("lint", "--strict", "--kube-version", KUBE_VERSION, chart, *args).stdout
+    assert "0 chart(s) failed" in out
+
+
+@pytest.mark.parametrize("chart,tgz", [
+    (ADMIN, "kaapana-admin-chart-0.6.0-lab.tgz"),
+    (LONGHORN, "longhorn-1.10.1.tgz"),
+    (GPU, "gpu-operator-v25.10.0.tgz"),
+])
+def test_package_names(chart, tgz, tmp_path):
+    helm("package", chart, "--destination", str(tmp_path))
+    assert os.listdir(tmp_path) == [tgz]
+
+
+def test_admin_kube_version_constraint():
+    chart = yaml.safe_load(open(os.path.join(ADMIN, "Chart.yaml")))
+    assert chart["apiVersion"] == "v2" and chart["kubeVersion"] == ">=1.30.0-0"
+    proc = helm("template", "x", ADMIN, "--kube-version", "1.29.9", check=False)
+    assert proc.returncode != 0 and "kubeVersion" in proc.stderr, proc.stderr
+    cm = recorded_values(admin_render())[0]
+    assert cm["data"]["kube.version"] == "v" + KUBE_VERSION
+
+
+# ---------------------------------------------------------------------------------------------
+# kaapana-admin-chart: the values interface
+# ---------------------------------------------------------------------------------------------
+def test_admin_values_yaml_has_a_default_for_every_key_of_the_set_line():
+    values = yaml.safe_load(open(os.path.join(ADMIN, "values.yaml")))
+    schema = json.load(open(os.path.join(ADMIN, "values.schema.json")))
+    for _flag, key, _value in kaapana_set_line():
+        top, sub = key.split(".", 1)
+        assert sub in values[top], key
+        if top == "global":
+            assert sub in schema["properties"]["global"]["properties"], key
+
+
+def test_admin_defaults_render_and_match_kaapanactl_defaults():
+    docs = render(ADMIN)
+    vals = recorded_values(docs)[1]
+    g = vals["global"]
+    assert (g["services_namespace"], g["admin_namespace"], g["extensions_namespace"]) == (
+        "services", "admin", "extensions")
+    assert g["dev_mode"] is True and g["gpu_support"] is False
+    assert g["http_port"] == "80" and g["https_port"] == "443" and g["dicom_port"] == "11112"
+    assert g["storage_class_slow"] == "kaapana-hostpath-slow-data-dir"
+    assert g["internalCidrs"] == ["10.152.183.0/24", "10.1.0.0/16"]
+
+
+def test_admin_records_every_value_of_the_set_line():
+    line = kaapana_set_line()
+    docs = admin_render()
+    cm, vals = recorded_values(docs)
+    assert cm["data"]["release.name"] == "kaapana-admin-chart"
+    assert cm["data"]["release.namespace"] == "default"
+    assert cm["data"]["chart.version"] == "0.6.0-lab"
+    secret_keys = set(cm["data"]["secret-keys"].split())
+    assert {k.split(".", 1)[1] for k in PASSWORDS} == secret_keys
+    for flag, key, value in line:
+        top, sub = key.split(".", 1)
+        got = vals[top][sub]
+        want = expected_value(flag, key, value)
+        if sub in secret_keys:
+            want = "sha256:" + sha256(value)
+        assert got == want, key
+        assert type(got) is type(want), key
+    # build-time values of the packaged chart are left alone
+    assert vals["global"]["kaapana_build_version"] == "0.6.0-lab"
+    assert [e["name"] for e in vals["global"]["preinstall_extensions"]] == [
+        "kaapana-platform-chart", "code-server-chart", "kaapana-workflows-core"]
+
+
+def test_admin_secrets_only_in_secrets():
+    docs = admin_render()
+    cm = recorded_values(docs)[0]
+    recorded = json.loads(cm["data"]["secrets.json"])
+    for key, password in PASSWORDS.items():
+        sub = key.split(".", 1)[1]
+        assert recorded[sub] == {"set": True, "sha256": sha256(password)}
+    for doc in find(docs, "ConfigMap"):
+        text = json.dumps(doc)
+        for password in PASSWORDS.values():
+            assert password not in text, doc["metadata"]["name"]
+            assert json.dumps(password)[1:-1] not in text
+    creds = one(docs, "Secret", "kaapana-admin-chart-credentials", "default")
+    decoded = {k: base64.b64decode(v).decode() for k, v in creds["data"].items()}
+    for key, password in PASSWORDS.items():
+        assert decoded[key.split(".", 1)[1]] == password
+    assert decoded["credentials_minio_username"] == "lab-minio-user"
+    # Kaapana's own secrets
+    oidc = one(docs, "Secret", "oidc-client-secret", "services")
+    assert base64.b64decode(oidc["data"]["oidc-client-secret"]).decode() == PASSWORDS[
+        "global.oidc_client_secret"]
+    for ns in ("admin", "services", "extensions", "project-admin"):
+        reg = one(docs, "Secret", "registry-secret", ns)
+        assert reg["type"] == "kubernetes.io/dockerconfigjson"
+        auths = json.loads(base64.b64decode(reg["data"][".dockerconfigjson"]))["auths"]
+        entry = auths["10.89.0.1:5000/kaapana"]
+        assert base64.b64decode(entry["auth"]).decode() == "lab-registry-user:" + PASSWORDS[
+            "global.credentials_registry_password"]
+    # pods take credentials from Secrets, never as literal env values
+    for dep in find(docs, "Deployment") + find(docs, "Job"):
+        text = json.dumps(dep)
+        for password in PASSWORDS.values():
+            assert password not in text
+
+
+def test_admin_unset_credentials_are_recorded_as_unset():
+    docs = render(ADMIN)
+    cm, vals = recorded_values(docs)
+    recorded = json.loads(cm["data"]["secrets.json"])
+    assert recorded["credentials_registry_password"]["set"] is False
+    assert vals["global"]["credentials_registry_password"] == ""
+    assert recorded["kaapana_init_password"]["set"] is True
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--set", "global.dicom_port=11112"], "dicom_port"),
+    (["--set-string", "global.gpu_support=true"], "gpu_support"),
+    (["--set-string", "global.stroage_class_fast=x"], "stroage_class_fast"),
+    (["--set-string", "global.pull_policy_pods=Sometimes"], "pull_policy_pods"),
+    (["--set-string", "global.services_namespace=Services_NS"], "services_namespace"),
+    (["--set-string", "global.volume_slow_data=lots"], "volume_slow_data"),
+    (["--set", "global.internalCidrs={10.1.0.0}"], "internalCidrs"),
+], ids=["int-port", "string-bool", "unknown-key", "pull-policy", "namespace", "quantity", "cidr"])
+def test_admin_schema_rejects_wrong_types_and_unknown_keys(args, message):
+    proc = helm("template", "x", ADMIN, "--kube-version", KUBE_VERSION, *args, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr, proc.stderr
+
+
+def test_admin_schema_accepts_numeric_oidc_secret_from_plain_set():
+    docs = render(ADMIN, "--set", "global.oidc_client_secret=123456")
+    cm, vals = recorded_values(docs)
+    assert vals["global"]["oidc_client_secret"] == "sha256:" + sha256("123456")
+
+
+# ---------------------------------------------------------------------------------------------
+# kaapana-admin-chart: namespaces, INSTANCE_UID, workloads, storage, hooks
+# ---------------------------------------------------------------------------------------------
+def namespaced(docs):
+    return [d for d in docs if d["kind"] not in ("Namespace", "StorageClass")]
+
+
+def test_admin_namespaces_without_instance_uid():
+    docs = admin_render()
+    names = {d["metadata"]["name"] for d in find(docs, "Namespace")}
+    assert names == {"admin", "services", "extensions", "project-admin"}
+    for ns in find(docs, "Namespace"):
+        assert ns["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert {d["metadata"]["namespace"] for d in namespaced(docs)} <= names | {"default"}
+    one(docs, "Service", "traefik-0", "admin")
+    assert not find(docs, "Deployment", "traefik", "services")
+
+
+def test_admin_namespaces_with_instance_uid():
+    docs = admin_render(namespace="a-default", uid="a")
+    names = {d["metadata"]["name"] for d in find(docs, "Namespace")}
+    assert names == {"admin", "a-services", "a-extensions", "project-admin"}
+    for ns in find(docs, "Namespace"):
+        assert ns["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+        assert ns["metadata"]["annotations"]["kaapana.io/instance-uid"] == "a"
+    assert {d["metadata"]["namespace"] for d in namespaced(docs)} <= names | {"a-default"}
+    cm, vals = recorded_values(docs, "a-default")
+    assert cm["data"]["release.namespace"] == "a-default"
+    g = vals["global"]
+    assert g["instance_uid"] == "a" and g["include_reverse_proxy"] is True
+    assert g["fast_data_dir"] == "/home/kaapana-a" and g["slow_data_dir"] == "/home/kaapana-slow-a"
+    # own reverse proxy for the instance, shared admin namespace keeps the main one
+    one(docs, "Service", "traefik-a", "admin")
+    one(docs, "Deployment", "traefik", "a-services")
+    one(docs, "Deployment", "oauth2-proxy", "a-services")
+    one(docs, "Deployment", "traefik", "admin")
+    job = one(docs, "Job", "version-file-writer", "admin")
+    env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["VERSION_FILE"] == "/home/kaapana-a/version"
+
+
+def test_admin_workloads():
+    docs = admin_render(registry="registry.lab.example/kaapana", dev_mode="false")
+    deployments = find(docs, "Deployment")
+    assert {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in deployments} >= {
+        ("admin", "traefik"), ("admin", "oauth2-proxy"), ("admin", "keycloak"),
+        ("admin", "kube-helm"), ("admin", "squid-proxy"), ("services", "landing-page"),
+        ("services", "postgres"), ("services", "minio"), ("services", "airflow-scheduler")}
+    jobs = [j for j in find(docs, "Job") if "helm.sh/hook" not in j["metadata"].get("annotations", {})]
+    assert {j["metadata"]["namespace"] for j in jobs} == {
+        "admin", "services", "extensions", "project-admin"}
+    vfw = one(docs, "Job", "version-file-writer", "admin")
+    assert vfw["spec"]["ttlSecondsAfterFinished"] == 300
+    for workload in deployments + jobs:
+        spec = workload["spec"]["template"]["spec"]
+        assert "securityContext" not in spec
+        for c in spec["containers"]:
+            assert c["image"].startswith("registry.lab.example/kaapana/")
+            assert c["image"].endswith(":0.6.0-lab")
+            assert c["imagePullPolicy"] == "IfNotPresent"
+            assert "securityContext" not in c
+        selector = spec.get("nodeSelector")
+        if workload["metadata"]["name"] == "postgres":
+            assert selector == {"kaapana.io/node": "storage"}
+        else:
+            assert selector is None, workload["metadata"]["name"]
+    for svc in find(docs, "Service"):
+        assert svc["spec"]["type"] == "ClusterIP"
+    https = one(docs, "Service", "oauth2-proxy-service", "admin")
+    assert https["spec"]["ports"][0]["port"] == 8443
+    kube_helm = one(docs, "Deployment", "kube-helm", "admin")
+    env = {e["name"]: e.get("value") for e in
+           kube_helm["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["RELEASE_NAME"] == "kaapana-admin-chart" and env["HELM_NAMESPACE"] == "admin"
+    assert env["NO_PROXY"] == "10.152.183.0/24,10.1.0.0/16,10.89.0.11/32,10.89.0.1/32"
+
+
+def test_admin_squid_gets_the_upstream_proxies():
+    docs = admin_render(http_proxy="http://proxy.lab.example:3128",
+                        https_proxy="http://proxy.lab.example:3129")
+    squid = one(docs, "Deployment", "squid-proxy", "admin")
+    env = {e["name"]: e["value"] for e in squid["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env == {"UPSTREAM_HTTP_PROXY": "http://proxy.lab.example:3128",
+                   "UPSTREAM_HTTPS_PROXY": "http://proxy.lab.example:3129"}
+    one(docs, "Service", "squid-proxy-service", "admin")
+
+
+def test_admin_pod_annotations_for_fault_injection():
+    docs = admin_render(
+        "--set-string", "podAnnotations.kwok\\.test/ready-after=3",
+        "--set-string", "componentPodAnnotations.landing-page.kwok\\.test/fault=CrashLoopBackOff",
+        "--set-string", "hookPodAnnotations.postDelete.kwok\\.test/fault=Failed")
+    landing = one(docs, "Deployment", "landing-page", "services")
+    assert landing["spec"]["template"]["metadata"]["annotations"] == {
+        "kwok.test/ready-after": "3", "kwok.test/fault": "CrashLoopBackOff"}
+    minio = one(docs, "Deployment", "minio", "services")
+    assert minio["spec"]["template"]["metadata"]["annotations"] == {"kwok.test/ready-after": "3"}
+    post = one(docs, "Job", "kaapana-post-delete", "default")
+    assert post["spec"]["template"]["metadata"]["annotations"] == {"kwok.test/fault": "Failed"}
+    pre = one(docs, "Job", "kaapana-pre-install", "default")
+    assert "annotations" not in pre["spec"]["template"]["metadata"]
+    clean = admin_render()
+    assert "annotations" not in one(clean, "Deployment", "landing-page")["spec"]["template"]["metadata"]
+
+
+@pytest.mark.parametrize("storage,classes,workflow_mode", [
+    ("hostpath", ("kaapana-hostpath-fast-data-dir", "kaapana-hostpath-slow-data-dir",
+                  "kaapana-hostpath-fast-data-dir"), "ReadWriteOnce"),
+    ("longhorn", ("kaapana-longhorn-fast-db", "kaapana-longhorn-slow-data",
+                  "kaapana-longhorn-fast-workflow"), "ReadWriteMany"),
+])
+def test_admin_pvcs_use_the_given_storage_classes(storage, classes, workflow_mode):
+    docs = admin_render(storage=storage)
+    fast, slow, workflow = classes
+    pvcs = {(p["metadata"]["namespace"], p["metadata"]["name"]): p
+            for p in find(docs, "PersistentVolumeClaim")}
+    want = {
+        ("admin", "extensions-pv-claim"): (fast, "10Gi", "ReadWriteOnce"),
+        ("services", "postgres-pv-claim"): (fast, "10Gi", "ReadWriteOnce"),
+        ("services", "minio-pv-claim"): (slow, "123Gi", "ReadWriteOnce"),
+        ("services", "workflow-data-pv-claim"): (workflow, "10Gi", workflow_mode),
+    }
+    assert set(pvcs) == set(want)
+    for key, (cls, size, mode) in want.items():
+        spec = pvcs[key]["spec"]
+        assert spec["storageClassName"] == cls, key
+        assert spec["resources"]["requests"]["storage"] == size, key
+        assert spec["accessModes"] == [mode], key
+        assert pvcs[key]["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    mounted = {(d["metadata"]["namespace"], v["persistentVolumeClaim"]["claimName"])
+               for d in find(docs, "Deployment")
+               for v in d["spec"]["template"]["spec"].get("volumes", [])
+               if "persistentVolumeClaim" in v}
+    assert mounted == set(want)
+
+
+def test_admin_storage_classes_as_kaapana_060():
+    docs = admin_render()
+    classes = {c["metadata"]["name"]: c for c in find(docs, "StorageClass")}
+    assert set(classes) == {"kaapana-hostpath-slow-data-dir", "kaapana-hostpath-fast-data-dir",
+                            "kaapana-longhorn-slow-data", "kaapana-longhorn-fast-db",
+                            "kaapana-longhorn-fast-workflow"}
+    assert classes["kaapana-hostpath-slow-data-dir"]["parameters"] == {"pvDir": "/home/kaapana-slow"}
+    assert classes["kaapana-hostpath-fast-data-dir"]["parameters"] == {"pvDir": "/home/kaapana"}
+    for name in ("kaapana-hostpath-slow-data-dir", "kaapana-hostpath-fast-data-dir"):
+        assert classes[name]["provisioner"] == "microk8s.io/hostpath"
+        assert classes[name]["volumeBindingMode"] == "WaitForFirstConsumer"
+    slow = classes["kaapana-longhorn-slow-data"]
+    assert slow["provisioner"] == "driver.longhorn.io" and slow["reclaimPolicy"] == "Retain"
+    assert slow["parameters"]["diskSelector"] == "slow-data"
+    assert slow["allowedTopologies"][0]["matchLabelExpressions"][0]["values"] == ["lab-node-1"]
+    assert classes["kaapana-longhorn-fast-db"]["parameters"]["diskSelector"] == "fast-data"
+    assert classes["kaapana-longhorn-fast-workflow"]["parameters"]["numberOfReplicas"] == "2"
+    assert not find(admin_render("--set", "lab.createStorageClasses=false"), "StorageClass")
+
+
+def hook(doc):
+    return doc["metadata"].get("annotations", {}).get("helm.sh/hook")
+
+
+def test_admin_hooks():
+    docs = admin_render()
+    hooks = {(d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]): d
+             for d in docs if hook(d)}
+    assert {k: hook(v) for k, v in hooks.items()} == {
+        ("Job", "default", "kaapana-pre-install"): "pre-install",
+        ("Job", "admin", "kaapana-pre-delete"): "pre-delete",
+        ("ConfigMap", "default", "kaapana-hook-evidence"): "post-delete",
+        ("Job", "default", "kaapana-post-delete"): "post-delete",
+    }
+    policy = "helm.sh/hook-delete-policy"
+    evidence = hooks[("ConfigMap", "default", "kaapana-hook-evidence")]
+    assert evidence["metadata"]["annotations"][policy] == "before-hook-creation"
+    assert evidence["data"]["release.name"] == "kaapana-admin-chart"
+    assert hooks[("Job", "default", "kaapana-post-delete")]["metadata"]["annotations"][policy] == (
+        "before-hook-creation")
+    assert hooks[("Job", "default", "kaapana-pre-install")]["metadata"]["annotations"][policy] == (
+        "before-hook-creation")
+    no_hooks = admin_render("--no-hooks")
+    assert not [d for d in no_hooks if hook(d)]
+
+
+# ---------------------------------------------------------------------------------------------
+# longhorn
+# ---------------------------------------------------------------------------------------------
+MICROK8S_KUBELET = "/var/snap/microk8s/common/var/lib/kubelet"
+
+
+def longhorn_render(*extra):
+    return render(LONGHORN, "--set", "csi.kubeletRootDir=" + MICROK8S_KUBELET,
+                  "--set", "lab.nodes[0]=lab-node-1",
+                  "--set", "lab.nodes[1].name=lab-node-2",
+                  "--set-string", "lab.nodes[1].fsid=4a3b2c1d",
+                  *extra, release="longhorn", namespace="longhorn-system", include_crds=True)
+
+
+def test_longhorn_chart_metadata():
+    chart = yaml.safe_load(open(os.path.join(LONGHORN, "Chart.yaml")))
+    assert (chart["name"], chart["version"], chart["appVersion"]) == ("longhorn", "1.10.1", "v1.10.1")
+
+
+def test_longhorn_crds():
+    docs = longhorn_render()
+    crds = {c["metadata"]["name"]: c for c in find(docs, "CustomResourceDefinition")}
+    assert set(crds) == {"nodes.longhorn.io", "settings.longhorn.io"}
+    for name, kind in (("nodes.longhorn.io", "Node"), ("settings.longhorn.io", "Setting")):
+        spec = crds[name]["spec"]
+        assert spec["group"] == "longhorn.io" and spec["names"]["kind"] == kind
+        assert spec["scope"] == "Namespaced"
+        assert [(v["name"], v["served"], v["storage"]) for v in spec["versions"]] == [
+            ("v1beta2", True, True)]
+    node_spec = crds["nodes.longhorn.io"]["spec"]["versions"][0]["schema"]["openAPIV3Schema"][
+        "properties"]["spec"]
+    assert node_spec["x-kubernetes-preserve-unknown-fields"] is True
+    assert "additionalProperties" in node_spec["properties"]["disks"]
+    setting = crds["settings.longhorn.io"]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    assert setting["properties"]["value"] == {"type": "string"}
+
+
+def test_longhorn_storage_class_and_csi_driver():
+    docs = longhorn_render()
+    sc = one(docs, "StorageClass", "longhorn")
+    assert sc["provisioner"] == "driver.longhorn.io"
+    assert sc["allowVolumeExpansion"] is True and sc["reclaimPolicy"] == "Delete"
+    assert sc["parameters"]["numberOfReplicas"] == "3"
+    assert sc["parameters"]["staleReplicaTimeout"] == "30"
+    assert sc["parameters"]["fsType"] == "ext4"
+    cm = one(docs, "ConfigMap", "longhorn-storageclass", "longhorn-system")
+    assert yaml.safe_load(cm["data"]["storageclass.yaml"])["provisioner"] == "driver.longhorn.io"
+    one(docs, "CSIDriver", "driver.longhorn.io")
+
+
+def test_longhorn_workloads_and_kubelet_root_dir():
+    docs = longhorn_render()
+    assert all(d["metadata"]["namespace"] == "longhorn-system"
+               for d in find(docs, "Deployment") + find(docs, "DaemonSet"))
+    manager = one(docs, "DaemonSet", "longhorn-manager", "longhorn-system")
+    assert manager["spec"]["template"]["metadata"]["labels"]["app"] == "longhorn-manager"
+    for name in ("longhorn-driver-deployer", "longhorn-ui", "csi-attacher", "csi-provisioner",
+                 "csi-resizer", "csi-snapshotter"):
+        one(docs, "Deployment", name, "longhorn-system")
+    deployer = one(docs, "Deployment", "longhorn-driver-deployer")
+    env = {e["name"]: e.get("value") for e in
+           deployer["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["KUBELET_ROOT_DIR"] == MICROK8S_KUBELET
+    plugin = one(docs, "DaemonSet", "longhorn-csi-plugin", "longhorn-system")
+    container = plugin["spec"]["template"]["spec"]["containers"][0]
+    assert ("--kubelet-registration-path=%s/plugins/driver.longhorn.io/csi.sock" % MICROK8S_KUBELET
+            in container["args"])
+    assert {"name": "KUBELET_ROOT_DIR", "value": MICROK8S_KUBELET} in container["env"]
+    assert all(v["hostPath"]["path"].startswith(MICROK8S_KUBELET)
+               for v in plugin["spec"]["template"]["spec"]["volumes"])
+    frontend = one(docs, "Service", "longhorn-frontend", "longhorn-system")
+    assert frontend["spec"]["type"] == "ClusterIP"
+    assert frontend["spec"]["ports"][0]["port"] == 80
+    assert frontend["spec"]["selector"] == {"app": "longhorn-ui"}
+    for svc in find(docs, "Service"):
+        assert svc["spec"]["type"] != "LoadBalancer"
+    # without the value: Longhorn's default, no KUBELET_ROOT_DIR in the deployer
+    default = render(LONGHORN, namespace="longhorn-system")
+    deployer = one(default, "Deployment", "longhorn-driver-deployer")
+    assert "KUBELET_ROOT_DIR" not in {
+        e["name"] for e in deployer["spec"]["template"]["spec"]["containers"][0]["env"]}
+    plugin = one(default, "DaemonSet", "longhorn-csi-plugin")
+    assert ("--kubelet-registration-path=/var/lib/kubelet/plugins/driver.longhorn.io/csi.sock"
+            in plugin["spec"]["template"]["spec"]["containers"][0]["args"])
+
+
+def test_longhorn_settings():
+    docs = longhorn_render()
+    settings = {s["metadata"]["name"]: s for s in find(docs, "Setting")}
+    for s in settings.values():
+        assert s["apiVersion"] == "longhorn.io/v1beta2"
+        assert s["metadata"]["namespace"] == "longhorn-system"
+    assert {k: v["value"] for k, v in settings.items()}.items() >= {
+        "storage-over-provisioning-percentage": "100",
+        "storage-minimal-available-percentage": "25",
+        "deleting-confirmation-flag": "false",
+        "default-data-path": "/var/lib/longhorn/",
+    }.items()
+    changed = longhorn_render("--set", "defaultSettings.storageOverProvisioningPercentage=1000",
+                              "--set", "defaultSettings.deletingConfirmationFlag=true")
+    values = {s["metadata"]["name"]: s["value"] for s in find(changed, "Setting")}
+    assert values["storage-over-provisioning-percentage"] == "1000"
+    assert values["deleting-confirmation-flag"] == "true"
+
+
+def test_longhorn_nodes_from_lab_nodes():
+    docs = longhorn_render()
+    nodes = {n["metadata"]["name"]: n for n in find(docs, "Node")}
+    assert set(nodes) == {"lab-node-1", "lab-node-2"}
+    assert nodes["lab-node-1"]["apiVersion"] == "longhorn.io/v1beta2"
+    assert nodes["lab-node-1"]["spec"]["allowScheduling"] is True
+    assert list(nodes["lab-node-1"]["spec"]["disks"]) == ["default-disk-lab"]
+    disk = nodes["lab-node-2"]["spec"]["disks"]["default-disk-4a3b2c1d"]
+    assert disk["path"] == "/var/lib/longhorn/" and disk["allowScheduling"] is True
+    assert disk["tags"] == []
+    assert not find(render(LONGHORN, namespace="longhorn-system"), "Node")
+
+
+def test_longhorn_uninstall_needs_deleting_confirmation_flag():
+    docs = longhorn_render()
+    job = one(docs, "Job", "longhorn-uninstall", "longhorn-system")
+    assert hook(job) == "pre-delete"
+    policy = one(docs, "ValidatingAdmissionPolicy", "longhorn-lab-deleting-confirmation-longhorn-system")
+    assert policy["spec"]["paramKind"] == {"apiVersion": "longhorn.io/v1beta2", "kind": "Setting"}
+    assert "longhorn-uninstall" in policy["spec"]["matchConditions"][0]["expression"]
+    binding = one(docs, "ValidatingAdmissionPolicyBinding",
+                  "longhorn-lab-deleting-confirmation-longhorn-system")
+    assert binding["spec"]["paramRef"]["name"] == "deleting-confirmation-flag"
+    assert binding["spec"]["paramRef"]["namespace"] == "longhorn-system"
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    off = longhorn_render("--set", "lab.enforceDeletingConfirmationFlag=false")
+    assert not find(off, "ValidatingAdmissionPolicy")
+
+
+# ---------------------------------------------------------------------------------------------
+# gpu-operator
+# ---------------------------------------------------------------------------------------------
+def microk8s_values(driver):
+    """What `microk8s enable nvidia` feeds helm on stdin (flags as strings, as MicroK8s does)."""
+    return {
+        "operator": {"defaultRuntime": "containerd"},
+        "driver": {"enabled": "true" if driver == "operator" else "false"},
+        "toolkit": {"enabled": "true", "env": [
+            {"name": "CONTAINERD_CONFIG", "value": "/var/snap/microk8s/current/args/containerd-template.toml"},
+            {"name": "CONTAINERD_SOCKET", "value": "/var/snap/microk8s/common/run/containerd.sock"},
+            {"name": "CONTAINERD_SET_AS_DEFAULT", "value": "1"},
+        ]},
+    }
+
+
+def gpu_render(values, *extra, tmp_path):
+    path = tmp_path / "values.json"
+    path.write_text(json.dumps(values))
+    return render(GPU, "-f", str(path), *extra, release="gpu-operator",
+                  namespace="gpu-operator-resources")
+
+
+def test_gpu_operator_as_microk8s_and_kaapana_install_it(tmp_path):
+    chart = yaml.safe_load(open(os.path.join(GPU, "Chart.yaml")))
+    assert (chart["name"], chart["version"], chart["appVersion"]) == (
+        "gpu-operator", "v25.10.0", "v25.10.0")
+    # kaapanactl.sh: microk8s enable nvidia --gpu-operator-driver host --gpu-operator-version
+    # v25.10.0 --gpu-operator-set toolkit.env[3].name=RUNTIME_CONFIG_SOURCE --gpu-operator-set
+    # toolkit.env[3].value='file=/var/snap/microk8s/current/args/containerd.toml'
+    docs = gpu_render(microk8s_values("host"),
+                      "--set", "toolkit.env[3].name=RUNTIME_CONFIG_SOURCE",
+                      "--set", "toolkit.env[3].value=file=/var/snap/microk8s/current/args/containerd.toml",
+                      tmp_path=tmp_path)
+    ns = "gpu-operator-resources"
+    assert all(d["metadata"]["namespace"] == ns
+               for d in find(docs, "Deployment") + find(docs, "DaemonSet") + find(docs, "ConfigMap"))
+    operator = one(docs, "Deployment", "gpu-operator", ns)
+    assert operator["spec"]["template"]["metadata"]["labels"]["app"] == "gpu-operator"
+    validator = one(docs, "DaemonSet", "nvidia-operator-validator", ns)
+    assert validator["spec"]["template"]["metadata"]["labels"]["app"] == "nvidia-operator-validator"
+    assert validator["spec"]["template"]["spec"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    one(docs, "DaemonSet", "nvidia-device-plugin-daemonset", ns)
+    assert not find(docs, "DaemonSet", "nvidia-driver-daemonset")  # host driver
+    toolkit = one(docs, "DaemonSet", "nvidia-container-toolkit-daemonset", ns)
+    env = toolkit["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert [e["name"] for e in env] == ["ROOT", "CONTAINERD_CONFIG", "CONTAINERD_SOCKET",
+                                        "CONTAINERD_SET_AS_DEFAULT", "RUNTIME_CONFIG_SOURCE"]
+    cm = one(docs, "ConfigMap", "gpu-operator-values", ns)
+    data = cm["data"]
+    assert data["driver.enabled"] == "false" and data["toolkit.enabled"] == "true"
+    assert data["operator.defaultRuntime"] == "containerd"
+    assert data["kube.version"] == "v" + KUBE_VERSION
+    recorded = json.loads(data["values.json"])
+    assert recorded["driver"]["enabled"] == "false"
+    assert recorded["toolkit"]["env"][3] == {
+        "name": "RUNTIME_CONFIG_SOURCE",
+        "value": "file=/var/snap/microk8s/current/args/containerd.toml"}
+    assert json.loads(data["toolkit.env.json"])[2] == {"name": "CONTAINERD_SET_AS_DEFAULT", "value": "1"}
+    policy = one(docs, "ClusterPolicy", "cluster-policy")
+    assert policy["spec"]["driver"]["enabled"] is False
+    assert policy["spec"]["toolkit"]["enabled"] is True
+
+
+def test_gpu_operator_kaapana_offline_values_and_defaults(tmp_path):
+    # kaapanactl.sh install_gpu_operator (offline): JSON booleans, driver off when nvidia-smi exists
+    offline = {"operator": {"defaultRuntime": "containerd"}, "driver": {"enabled": False},
+               "toolkit": {"enabled": True, "env": [
+                   {"name": "CONTAINERD_CONFIG", "value": "/var/snap/microk8s/current/args/containerd-template.toml"},
+                   {"name": "CONTAINERD_SOCKET", "value": "/var/snap/microk8s/common/run/containerd.sock"},
+                   {"name": "CONTAINERD_SET_AS_DEFAULT", "value": "1"}]}}
+    docs = gpu_render(offline, tmp_path=tmp_path)
+    assert not find(docs, "DaemonSet", "nvidia-driver-daemonset")
+    data = one(docs, "ConfigMap", "gpu-operator-values")["data"]
+    assert json.loads(data["values.json"])["driver"]["enabled"] is False
+    defaults = render(GPU, release="gpu-operator", namespace="gpu-operator-resources")
+    one(defaults, "DaemonSet", "nvidia-driver-daemonset")
+    assert one(defaults, "ConfigMap", "gpu-operator-values")["data"]["driver.enabled"] == "true"
+    everywhere = render(GPU, "--set", "lab.gpuNodeSelector=null", namespace="gpu-operator-resources")
+    validator = one(everywhere, "DaemonSet", "nvidia-operator-validator")
+    assert "nodeSelector" not in validator["spec"]["template"]["spec"]

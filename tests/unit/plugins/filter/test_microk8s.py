@@ -1,0 +1,124 @@
+import json
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kaapana.platform.plugins.filter import microk8s as f
+
+STATUS_YAML = """microk8s:
+  running: true
+high-availability:
+  enabled: false
+  nodes:
+  - address: 10.89.0.11:19001
+    role: voter
+addons:
+- name: dns
+  repository: core
+  description: CoreDNS
+  version: 1.12.1
+  status: enabled
+- name: hostpath-storage
+  repository: core
+  description: Storage class; allocates storage from host directory
+  version: 1.0.0
+  status: disabled
+- name: rbac
+  repository: core
+  description: Role-Based Access Control for authorisation
+  version: 1.0.0
+  status: enabled
+"""
+
+
+def test_main_host_returns_the_single_host():
+    assert f.main_host({"kaapana_main": ["m1"], "kaapana_workers": ["w1"]}) == "m1"
+
+
+@pytest.mark.parametrize("hosts,count", [([], 0), (["a", "b"], 2)])
+def test_main_host_rejects_none_or_two(hosts, count):
+    with pytest.raises(AnsibleFilterError) as exc:
+        f.main_host({"kaapana_main": hosts})
+    assert "kaapana_main" in str(exc.value) and "contains %d" % count in str(exc.value)
+
+
+def test_main_host_rejects_missing_group():
+    with pytest.raises(AnsibleFilterError, match="exactly one host"):
+        f.main_host({"all": ["a"]})
+
+
+@pytest.mark.parametrize("channel,ok", [
+    ("1.33/stable", True), ("1.33-strict/edge", True), ("latest/beta", True), ("1.33/stable/hotfix-1", True),
+    ("1.33", False), ("stable", False), ("1.33/nightly", False), ("", False), (None, False), ("1.33/stable; rm", False),
+])
+def test_channel_validation(channel, ok):
+    assert f.microk8s_channel_valid(channel) is ok
+
+
+def test_args_items_sorted_with_lines():
+    items = f.microk8s_args_items({"kube-controller-manager": {"--terminated-pod-gc-threshold": 200},
+                                   "kube-apiserver": {"--service-node-port-range": "80-32000", "--old": None,
+                                                      "--flag-only": ""}})
+    assert [(i["file"], i["flag"], i["line"]) for i in items] == [
+        ("kube-apiserver", "--flag-only", "--flag-only"),
+        ("kube-apiserver", "--old", None),
+        ("kube-apiserver", "--service-node-port-range", "--service-node-port-range=80-32000"),
+        ("kube-controller-manager", "--terminated-pod-gc-threshold", "--terminated-pod-gc-threshold=200"),
+    ]
+
+
+@pytest.mark.parametrize("bad,msg", [
+    ({"../etc/passwd": {"--a": 1}}, "not a MicroK8s args file"),
+    ({"kubelet": {"max-pods": 1}}, "must start with --"),
+    (["kubelet"], "must be a mapping"),
+])
+def test_args_items_rejects_bad_input(bad, msg):
+    with pytest.raises(AnsibleFilterError, match=msg):
+        f.microk8s_args_items(bad)
+
+
+def test_addon_status_and_to_enable():
+    assert f.microk8s_addon_status(STATUS_YAML) == {"dns": "enabled", "hostpath-storage": "disabled",
+                                                    "rbac": "enabled"}
+    wanted = [{"name": "rbac"}, {"name": "dns", "args": ""}, {"name": "hostpath-storage"}, {"name": "nvidia"}]
+    assert [a["name"] for a in f.microk8s_addons_to_enable(STATUS_YAML, wanted)] == ["hostpath-storage", "nvidia"]
+
+
+def test_addon_status_rejects_garbage():
+    with pytest.raises(AnsibleFilterError, match="could not parse"):
+        f.microk8s_addon_status("addons: [unclosed")
+
+
+@pytest.mark.parametrize("addon,servers,argv", [
+    ({"name": "dns"}, ["10.0.0.2", "10.0.0.3"], ["microk8s", "enable", "dns:10.0.0.2,10.0.0.3"]),
+    ({"name": "dns", "args": "1.1.1.1"}, ["10.0.0.2"], ["microk8s", "enable", "dns:1.1.1.1"]),
+    ({"name": "dns"}, [], ["microk8s", "enable", "dns"]),
+    ({"name": "rbac"}, ["x"], ["microk8s", "enable", "rbac"]),
+    ({"name": "nvidia", "args": ["--gpu-operator-driver", "host"]}, None,
+     ["microk8s", "enable", "nvidia", "--gpu-operator-driver", "host"]),
+])
+def test_enable_argv(addon, servers, argv):
+    assert f.microk8s_enable_argv(addon, servers) == argv
+
+
+def test_resolv_nameservers_skips_stub_and_comments():
+    text = "# generated\nnameserver 127.0.0.53\nnameserver 10.1.2.3 # office\nnameserver 10.1.2.3\n" \
+           "search example.org\nnameserver 2001:db8::1\n"
+    assert f.resolv_nameservers(text) == ["10.1.2.3", "2001:db8::1"]
+    assert f.resolv_nameservers(text, skip_loopback=False)[0] == "127.0.0.53"
+
+
+def test_microk8s_nodes_only_labelled():
+    nodes = {"items": [
+        {"metadata": {"name": "b", "labels": {"node.kubernetes.io/microk8s-worker": "microk8s-worker"}}},
+        {"metadata": {"name": "a", "labels": {"node.kubernetes.io/microk8s-controlplane": "microk8s-controlplane"}}},
+        {"metadata": {"name": "virtual", "labels": {"type": "virtual-kubelet"}}},
+    ]}
+    assert f.microk8s_nodes(json.dumps(nodes)) == ["a", "b"]
+    assert f.microk8s_nodes(nodes, microk8s_only=False) == ["a", "b", "virtual"]
+
+
+def test_filter_module_exports_every_filter():
+    assert set(f.FilterModule().filters()) == {
+        "main_host", "microk8s_channel_valid", "microk8s_args_items", "microk8s_addon_status",
+        "microk8s_addons_to_enable", "microk8s_enable_argv", "resolv_nameservers", "microk8s_nodes"}
