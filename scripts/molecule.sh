@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PWD/.venv/bin:$PATH
+# The node image is keyed by the stand-ins' content: build it if they changed since lab up.
+python -m tests.lab build >/dev/null
 eval "$(python -m tests.lab env)"
 export K8S_AUTH_KUBECONFIG=$KUBECONFIG
 export ANSIBLE_COLLECTIONS_PATH=$PWD/.build/collections

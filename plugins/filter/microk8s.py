@@ -73,13 +73,13 @@ def microk8s_addons_to_enable(status_text, wanted):
     return [a for a in wanted or [] if status.get(a["name"]) != "enabled"]
 
 
-def microk8s_enable_argv(addon, dns_servers=None):
+def microk8s_enable_argv(addon, dns_servers=None, binary="microk8s"):
     """argv for `microk8s enable` of one addon, as MicroK8s 1.33 accepts it."""
     name = addon["name"]
     args = addon.get("args")
     if name == "dns" and not args and dns_servers:
         args = ",".join(dns_servers)
-    argv = ["microk8s", "enable"]
+    argv = [binary, "enable"]
     if isinstance(args, list):
         return argv + [name] + [str(a) for a in args]
     return argv + ["%s:%s" % (name, args) if args else name]
@@ -97,6 +97,26 @@ def resolv_nameservers(text, skip_loopback=True):
             if addr not in servers:
                 servers.append(addr)
     return servers
+
+
+FORWARD_RE = re.compile(r"^(?P<indent>[ \t]*)forward[ \t]+\.[ \t]+(?P<to>[^{\n]*?)(?P<block>[ \t]*\{)?[ \t]*$", re.M)
+
+
+def coredns_forwarders(corefile):
+    """Upstreams of the root zone's `forward .` line in a Corefile ([] when there is none)."""
+    match = FORWARD_RE.search(corefile or "")
+    return match.group("to").split() if match else []
+
+
+def coredns_set_forwarders(corefile, servers):
+    """The Corefile with its `forward .` upstreams replaced; everything else stays as it was."""
+    if not servers:
+        return corefile
+    match = FORWARD_RE.search(corefile or "")
+    if not match:
+        raise AnsibleFilterError("the CoreDNS Corefile has no 'forward .' line to set the upstream servers on")
+    line = "%sforward . %s%s" % (match.group("indent"), " ".join(servers), match.group("block") or "")
+    return corefile[:match.start()] + line + corefile[match.end():]
 
 
 def microk8s_nodes(nodes_json, microk8s_only=True):
@@ -124,4 +144,6 @@ class FilterModule(object):
             "microk8s_enable_argv": microk8s_enable_argv,
             "resolv_nameservers": resolv_nameservers,
             "microk8s_nodes": microk8s_nodes,
+            "coredns_forwarders": coredns_forwarders,
+            "coredns_set_forwarders": coredns_set_forwarders,
         }

@@ -101,6 +101,10 @@ def test_enable_argv(addon, servers, argv):
     assert f.microk8s_enable_argv(addon, servers) == argv
 
 
+def test_enable_argv_with_binary_path():
+    assert f.microk8s_enable_argv({"name": "rbac"}, binary="/snap/bin/microk8s") == ["/snap/bin/microk8s", "enable", "rbac"]
+
+
 def test_resolv_nameservers_skips_stub_and_comments():
     text = "# generated\nnameserver 127.0.0.53\nnameserver 10.1.2.3 # office\nnameserver 10.1.2.3\n" \
            "search example.org\nnameserver 2001:db8::1\n"
@@ -118,7 +122,37 @@ def test_microk8s_nodes_only_labelled():
     assert f.microk8s_nodes(nodes, microk8s_only=False) == ["a", "b", "virtual"]
 
 
+COREFILE = """.:53 {
+    errors
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+      fallthrough in-addr.arpa ip6.arpa
+    }
+    forward . /etc/resolv.conf
+    cache 30
+}
+"""
+
+
+def test_coredns_forwarders_read_and_replace():
+    assert f.coredns_forwarders(COREFILE) == ["/etc/resolv.conf"]
+    new = f.coredns_set_forwarders(COREFILE, ["10.0.0.2", "10.0.0.3"])
+    assert f.coredns_forwarders(new) == ["10.0.0.2", "10.0.0.3"]
+    assert new.replace("forward . 10.0.0.2 10.0.0.3", "forward . /etc/resolv.conf") == COREFILE
+    assert f.coredns_set_forwarders(COREFILE, []) == COREFILE
+
+
+def test_coredns_forward_with_options_block_keeps_the_block():
+    text = "forward . 8.8.8.8 {\n   max_concurrent 1000\n}\n"
+    assert f.coredns_set_forwarders(text, ["1.1.1.1"]) == "forward . 1.1.1.1 {\n   max_concurrent 1000\n}\n"
+    assert f.coredns_forwarders(text) == ["8.8.8.8"]
+
+
+def test_coredns_without_forward_fails_clearly():
+    with pytest.raises(AnsibleFilterError, match="no 'forward"):
+        f.coredns_set_forwarders(".:53 {\n errors\n}\n", ["1.1.1.1"])
+
+
 def test_filter_module_exports_every_filter():
-    assert set(f.FilterModule().filters()) == {
+    assert set(f.FilterModule().filters()) == {"coredns_forwarders", "coredns_set_forwarders",
         "main_host", "microk8s_channel_valid", "microk8s_args_items", "microk8s_addon_status",
         "microk8s_addons_to_enable", "microk8s_enable_argv", "resolv_nameservers", "microk8s_nodes"}
