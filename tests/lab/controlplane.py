@@ -29,8 +29,13 @@ def kwok_config(stage_dir):
         "options": {"nodeLeaseDurationSeconds": 40, "nodeLeaseParallelism": 4, "podPlayStageParallelism": 8,
                     "nodePlayStageParallelism": 4, "podsOnNodeSyncParallelism": 2},
     }]
-    for rel in ("node/fast/node-initialize.yaml", "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
-                "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml"):
+    for rel in ("node/fast/node-initialize.yaml", "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml"):
+        stage = load(rel)
+        # A node the microk8s stand-in marked as left or stopped stays NotReady, as a dead kubelet's node would.
+        stage["spec"]["selector"].setdefault("matchExpressions", []).append(
+            {"key": '.metadata.labels["kaapana.lab/standin-state"]', "operator": "DoesNotExist"})
+        docs.append(stage)
+    for rel in ("pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml"):
         docs.append(load(rel))
     ready = load("pod/fast/pod-ready.yaml")
     # Upstream pod-ready would make an ImagePullBackOff pod Ready once the fault stage stops matching.
