@@ -1,0 +1,98 @@
+"""Helpers for lab tests that run the collection's playbooks against node containers."""
+import contextlib
+import hashlib
+import os
+import re
+import subprocess
+import sys
+
+import yaml
+
+from tests.lab import nodes as lab_nodes
+from tests.lab.config import ROOT
+
+
+def _lab_cli(*args):
+    return subprocess.run([sys.executable, "-m", "tests.lab"] + list(args), cwd=ROOT, capture_output=True, text=True)
+
+
+@contextlib.contextmanager
+def node_containers(lab, names, primary=None, gpus=None):
+    """Start lab node containers (the first name is the primary unless `primary` says otherwise)."""
+    primary = names[0] if primary is None else primary
+    gpus = gpus or {}
+    started = []
+    try:
+        for name in names:
+            spec = name + (":primary" if name == primary else "")
+            if gpus.get(name):
+                spec += ":gpu=%d" % gpus[name]
+            res = _lab_cli("node", spec)
+            assert res.returncode == 0, res.stdout + res.stderr
+            started.append(name)
+        for name in names:
+            podman(lab, "exec", name, "systemctl", "is-system-running", "--wait", check=False)
+        yield names
+    finally:
+        for name in started:
+            _lab_cli("node-rm", name)
+            lab.kubectl_run("delete", "node", name, "--ignore-not-found", check=False)
+
+
+def podman(lab, *args, check=True):
+    res = subprocess.run(["podman"] + list(args), env=lab_nodes.podman_env(lab.cfg), capture_output=True, text=True)
+    if check:
+        assert res.returncode == 0, "podman %s: %s%s" % (" ".join(args), res.stdout, res.stderr)
+    return res
+
+
+def node_exec(lab, node, *argv, check=True):
+    return podman(lab, "exec", node, *argv, check=check)
+
+
+def write_inventory(path, main, workers, group_vars=None, host_vars=None):
+    """A YAML inventory of lab node containers reached over the podman connection."""
+    host_vars = host_vars or {}
+
+    def hosts(names):
+        return {n: dict({"ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3"},
+                        **host_vars.get(n, {})) for n in names}
+
+    inv = {"all": {"vars": dict({"kaapana_sysctl_apply": False}, **(group_vars or {})),
+                   "children": {"kaapana_main": {"hosts": hosts(main)},
+                                "kaapana_workers": {"hosts": hosts(workers)}}}}
+    with open(path, "w") as handle:
+        yaml.safe_dump(inv, handle)
+    return str(path)
+
+
+def run_playbook(lab, playbook, inventory, extra_vars=None, extra_args=(), timeout=1800):
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
+            os.path.join(ROOT, playbook)] + list(extra_args)
+    if extra_vars:
+        import json
+        argv += ["-e", json.dumps(extra_vars)]
+    env = lab.env()
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def recap(output):
+    """{host: {ok, changed, failed, ...}} from a PLAY RECAP."""
+    result = {}
+    for line in output.splitlines():
+        m = re.match(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$", line.strip())
+        if m:
+            result[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    return result
+
+
+def fingerprint(lab, node, paths):
+    """sha256 of each path's content (or 'missing') inside a node container: a 'nothing changed' witness."""
+    out = {}
+    for path in paths:
+        res = node_exec(lab, node, "sh", "-c", "test -e '%s' && cat '%s' || echo __missing__" % (path, path),
+                        check=False)
+        out[path] = hashlib.sha256(res.stdout.encode()).hexdigest() if "__missing__" not in res.stdout else "missing"
+    return out

@@ -1,0 +1,18 @@
+"""The node-role Molecule scenarios (create, converge, idempotence, verify, destroy) against the lab."""
+import os
+import subprocess
+
+import pytest
+
+from tests.lab.config import ROOT
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.mark.parametrize("scenario", ["default", "multinode"])
+def test_molecule_scenario(lab, scenario):
+    res = subprocess.run(["bash", os.path.join(ROOT, "scripts", "molecule.sh"), scenario], cwd=ROOT,
+                         capture_output=True, text=True, env=lab.env())
+    tail = "\n".join((res.stdout + res.stderr).splitlines()[-60:])
+    assert res.returncode == 0, "molecule %s failed:\n%s" % (scenario, tail)
+    assert "idempotence" in res.stdout + res.stderr
