@@ -49,7 +49,7 @@ class Lab:
 
 
 def _lab_cli(*args):
-    return subprocess.run([sys.executable, "-m", "tests.lab"] + list(args), cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "tests.lab"] + list(args), cwd=ROOT, check=False)
 
 
 @pytest.fixture(scope="session")

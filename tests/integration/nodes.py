@@ -13,7 +13,7 @@ from tests.lab.config import ROOT
 
 
 def _lab_cli(*args):
-    return subprocess.run([sys.executable, "-m", "tests.lab"] + list(args), cwd=ROOT, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "tests.lab"] + list(args), cwd=ROOT, capture_output=True, text=True, check=False)
 
 
 @contextlib.contextmanager
@@ -40,7 +40,7 @@ def node_containers(lab, names, primary=None, gpus=None):
 
 
 def podman(lab, *args, check=True):
-    res = subprocess.run(["podman"] + list(args), env=lab_nodes.podman_env(lab.cfg), capture_output=True, text=True)
+    res = subprocess.run(["podman"] + list(args), env=lab_nodes.podman_env(lab.cfg), capture_output=True, text=True, check=False)
     if check:
         assert res.returncode == 0, "podman %s: %s%s" % (" ".join(args), res.stdout, res.stderr)
     return res
@@ -75,7 +75,7 @@ def run_playbook(lab, playbook, inventory, extra_vars=None, extra_args=(), timeo
     env = lab.env()
     env["ANSIBLE_FORCE_COLOR"] = "0"
     env["ANSIBLE_NOCOLOR"] = "1"
-    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 
 def recap(output):

@@ -3,7 +3,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import uuid
 
 import pytest
@@ -29,7 +28,7 @@ def _pod_manifest(name, annotations=None):
 
 
 def test_status_reports_every_component_healthy(lab):
-    res = subprocess.run([sys.executable, "-m", "tests.lab", "status"], cwd=ROOT, capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-m", "tests.lab", "status"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
     for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "registry"):
         assert any(line.startswith(component) and "healthy" in line for line in res.stdout.splitlines()), res.stdout
@@ -117,7 +116,7 @@ def test_ready_after_delays_readiness(lab):
 def _helm(lab, *args, registry_config, **kw):
     env = lab.env()
     env["HELM_REGISTRY_CONFIG"] = registry_config
-    return subprocess.run([lab.helm] + list(args), env=env, capture_output=True, text=True, **kw)
+    return subprocess.run([lab.helm] + list(args), env=env, capture_output=True, text=True, **kw, check=False)
 
 
 def test_registry_push_and_pull_need_the_password(lab, tmp_path):
@@ -180,11 +179,11 @@ def two_nodes(lab):
     names = ["lab-selftest-a", "lab-selftest-b"]
     for spec in (names[0] + ":primary", names[1]):
         res = subprocess.run([sys.executable, "-m", "tests.lab", "node", spec], cwd=ROOT, capture_output=True,
-                             text=True)
+                             text=True, check=False)
         assert res.returncode == 0, res.stdout + res.stderr
     yield names
     for name in names:
-        subprocess.run([sys.executable, "-m", "tests.lab", "node-rm", name], cwd=ROOT, capture_output=True)
+        subprocess.run([sys.executable, "-m", "tests.lab", "node-rm", name], cwd=ROOT, capture_output=True, check=False)
         lab.kubectl_run("delete", "node", name, "--ignore-not-found")
 
 

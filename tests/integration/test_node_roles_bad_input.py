@@ -30,8 +30,8 @@ def two_nodes(lab):
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_fails_before_any_change(lab, two_nodes, tmp_path, case):
-    _, main, workers, extra, words = case
-    host_vars = {"badin-b": {"kaapana_node_role": "manager"}} if case[0] == "bad-node-role" else {}
+    case_id, main, workers, extra, words = case
+    host_vars = {"badin-b": {"kaapana_node_role": "manager"}} if case_id == "bad-node-role" else {}
     before = {n: fingerprint(lab, n, WITNESS) for n in two_nodes}
     inv = write_inventory(tmp_path / "hosts.yml", main, workers, host_vars=host_vars)
     res = run_playbook(lab, "playbooks/prepare_nodes.yml", inv, extra_vars=extra)

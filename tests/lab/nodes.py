@@ -116,7 +116,7 @@ def _standin_deb(workdir):
     os.chmod(os.path.join(pkg, "usr/bin/snap"), 0o755)
     with open(os.path.join(pkg, "DEBIAN/control"), "w") as handle:
         handle.write("Package: snapd\nVersion: 0+kaapana.lab.standin\nArchitecture: all\n"
-                     "Maintainer: kaapana.platform lab <lab@localhost>\nDepends: python3\n"
+                     "Maintainer: kaapana.platform lab <lab@localhost>\nDepends: python3, python-is-python3\n"
                      "Description: kaapana lab STAND-IN for snapd (not the real snapd)\n"
                      " Speaks snap's command line for the microk8s snap; see tests/lab/standins.\n")
     subprocess.run(["dpkg-deb", "--build", "--root-owner-group", pkg, os.path.join(workdir, "snapd-standin.deb")],

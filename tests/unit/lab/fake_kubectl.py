@@ -62,7 +62,7 @@ def matches(obj, selector):
         return True
     labels = obj.get("metadata", {}).get("labels", {}) or {}
     for part in selector.split(","):
-        k, _, v = part.partition("=")
+        k, _sep, v = part.partition("=")
         if labels.get(k) != v:
             return False
     return True
@@ -204,7 +204,7 @@ def main(argv):
             targets = [(kind, n) for n in names[1:]]
         elif names and all("/" in n for n in names):
             for n in names:
-                kname, _, oname = n.partition("/")
+                kname, _sep, oname = n.partition("/")
                 targets.append((KINDS[kname][0], oname))
         else:
             kinds = [KINDS[k][0] for k in names[0].split(",") if k in KINDS] if names else []
@@ -236,7 +236,7 @@ def main(argv):
                 if item.endswith("-"):
                     labels.pop(item[:-1], None)
                 else:
-                    lk, _, lv = item.partition("=")
+                    lk, _sep, lv = item.partition("=")
                     labels[lk] = lv
         else:
             patch = json.loads(argv[argv.index("-p") + 1])

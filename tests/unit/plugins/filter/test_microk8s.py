@@ -153,6 +153,7 @@ def test_coredns_without_forward_fails_clearly():
 
 
 def test_filter_module_exports_every_filter():
-    assert set(f.FilterModule().filters()) == {"coredns_forwarders", "coredns_set_forwarders",
-        "main_host", "microk8s_channel_valid", "microk8s_args_items", "microk8s_addon_status",
-        "microk8s_addons_to_enable", "microk8s_enable_argv", "resolv_nameservers", "microk8s_nodes"}
+    assert set(f.FilterModule().filters()) == {
+        "coredns_forwarders", "coredns_set_forwarders", "main_host", "microk8s_channel_valid",
+        "microk8s_args_items", "microk8s_addon_status", "microk8s_addons_to_enable", "microk8s_enable_argv",
+        "resolv_nameservers", "microk8s_nodes"}
