@@ -1,0 +1,102 @@
+"""make bench: side-by-side benchmarks on the lab, printed with ratios and saved under bench/results/.
+
+Environment: BENCH_POD_SIZES (default 100,1000,3000), BENCH_HELM_REPEATS (default 3),
+BENCH_ONLY (pods|helm)."""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from tests.bench import helm as helm_bench
+from tests.bench import pods as pods_bench
+from tests.bench.common import ratio
+from tests.lab.cli import status as lab_status
+from tests.lab.config import CONFIG, ROOT
+
+OUT = os.path.join(ROOT, "bench", "results")
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def pods_table(results):
+    log("\n== pods_ready vs kubectl wait vs kubernetes.core.k8s_info ==")
+    log("%-6s %-14s %9s %9s %9s %9s" % ("pods", "tool", "delay s", "requests", "cpu s", "wall s"))
+    for r in results:
+        log("%-6d %-14s %9s %9d %9.2f %9.2f" % (r["pods"], r["tool"], r["delay_s"], r["api_requests"], r["cpu_s"],
+                                              r["wall_s"]))
+    log("ratios (other tool / pods_ready; > 1 means pods_ready is better):")
+    for n in sorted({r["pods"] for r in results}):
+        row = {r["tool"]: r for r in results if r["pods"] == n}
+        ours = row.get("pods_ready")
+        for other in ("kubectl wait", "k8s_info"):
+            if ours and other in row and ours["delay_s"] is not None and row[other]["delay_s"] is not None:
+                log("  %5d pods, %-12s delay x%.1f, requests x%.1f, cpu x%.1f" % (
+                    n, other, ratio(row[other]["delay_s"], max(ours["delay_s"], 0.01)),
+                    ratio(row[other]["api_requests"], ours["api_requests"]), ratio(row[other]["cpu_s"], ours["cpu_s"])))
+
+
+def helm_table(results):
+    log("\n== helm_release no-op vs kubernetes.core.helm no-op (same release) ==")
+    summary = {}
+    for tool in ("helm_release", "kubernetes.core.helm"):
+        runs = [r for r in results if r["tool"] == tool]
+        summary[tool] = {"wall_s": statistics.median(r["wall_s"] for r in runs),
+                         "helm_calls": statistics.median(r["helm_calls"] for r in runs),
+                         "changed": any(r["changed"] for r in runs)}
+        log("%-22s median wall %.2fs, helm invocations %d, reported changed: %s" % (
+            tool, summary[tool]["wall_s"], summary[tool]["helm_calls"], summary[tool]["changed"]))
+    ours, theirs = summary["helm_release"], summary["kubernetes.core.helm"]
+    log("ratio: kubernetes.core.helm / helm_release wall time x%.2f, helm invocations %d vs %d" % (
+        ratio(theirs["wall_s"], ours["wall_s"]), theirs["helm_calls"], ours["helm_calls"]))
+    return summary
+
+
+def chart(data, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib is not installed: no PNG written")
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    pods = data.get("pods") or []
+    for tool in pods_bench.TOOLS:
+        rows = sorted((r for r in pods if r["tool"] == tool and r["delay_s"] is not None), key=lambda r: r["pods"])
+        axes[0].plot([r["pods"] for r in rows], [r["delay_s"] for r in rows], marker="o", label=tool)
+    axes[0].set(title="delay after the last pod is Ready", xlabel="pods", ylabel="seconds")
+    axes[0].legend()
+    helm = data.get("helm_summary") or {}
+    axes[1].bar(list(helm), [helm[t]["wall_s"] for t in helm])
+    axes[1].set(title="helm no-op run (median)", ylabel="seconds")
+    fig.tight_layout()
+    fig.savefig(path)
+    log("chart: %s" % path)
+
+
+def main():
+    if lab_status(CONFIG, quiet=True) != 0:
+        subprocess.run([sys.executable, "-m", "tests.lab", "up"], cwd=ROOT, check=True)
+    os.makedirs(OUT, exist_ok=True)
+    only = os.environ.get("BENCH_ONLY", "")
+    data = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": os.uname().nodename}
+    if only in ("", "helm"):
+        data["helm"] = helm_bench.run(int(os.environ.get("BENCH_HELM_REPEATS", "3")), log)
+        data["helm_summary"] = helm_table(data["helm"])
+    if only in ("", "pods"):
+        sizes = [int(s) for s in os.environ.get("BENCH_POD_SIZES", "100,1000,3000").split(",")]
+        data["pods"] = pods_bench.run(sizes, log)
+        pods_table(data["pods"])
+    with open(os.path.join(OUT, "bench.json"), "w") as handle:
+        json.dump(data, handle, indent=2)
+    log("results: %s" % os.path.join(OUT, "bench.json"))
+    chart(data, os.path.join(OUT, "bench.png"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

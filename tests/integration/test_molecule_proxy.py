@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: Apache-2.0
+# Copyright: contributors to kaapana.platform
+"""Lab tests of the kaapana.platform.no_proxy role.
+
+* the Molecule scenario ``proxy`` (two nodes, pre-existing /etc/environment content that must
+  survive byte for byte, containerd-env, snapd's proxy, check mode, idempotence);
+* bad input is rejected before anything changes: the role runs through ansible-playbook against a
+  lab node container and must fail with the variable and the value named, leaving
+  /etc/environment, containerd-env and snapd's proxy as they were.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.lab import nodes
+
+pytestmark = pytest.mark.lab
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+NODE = "proxy-bad-input"
+ENVIRONMENT = ('# lab fixture: must not be touched when the input is bad\n'
+               '\n'
+               'PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\n'
+               'FOO="bar baz"\n'
+               'no_proxy=old.example')
+CONTAINERD_ENV = '/var/snap/microk8s/current/args/containerd-env'
+
+
+@pytest.mark.slow
+def test_molecule_proxy_scenario(lab):
+    proc = subprocess.run(["bash", "scripts/molecule.sh", "proxy"], cwd=ROOT, env=lab.env(),
+                          capture_output=True, text=True, timeout=1800, check=False)
+    assert proc.returncode == 0, "molecule test -s proxy failed:\n%s\n%s" % (proc.stdout[-20000:], proc.stderr[-5000:])
+
+
+# ---------------------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------------------
+
+def podman(lab, *args, check=True, input_text=None):
+    proc = subprocess.run(["podman"] + list(args), env=nodes.podman_env(lab.cfg), capture_output=True, text=True,
+                          input=input_text, timeout=300, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError("podman %s failed: %s" % (" ".join(args), proc.stderr))
+    return proc
+
+
+def node_state(lab):
+    """What a bad run must leave alone: the two files and snapd's configuration."""
+    script = "cat /etc/environment; echo '<<EOF>>'; cat %s; echo '<<EOF>>'; snap get -d system || true" % CONTAINERD_ENV
+    return podman(lab, "exec", NODE, "sh", "-c", script).stdout
+
+
+@pytest.fixture(scope="module")
+def bad_input_node(lab):
+    """A lab node container (not primary: it never touches the lab API) with MicroK8s' files and an
+    /etc/environment fixture."""
+    image = nodes.build_image(lab.cfg, log=lambda msg: None)
+    podman(lab, "rm", "-f", "-t", "5", NODE, check=False)
+    podman(lab, "run", "-d", *nodes.node_run_args(lab.cfg, NODE, primary=False), image,
+           "/usr/lib/kaapana-lab/init.sh")
+    try:
+        podman(lab, "exec", NODE, "snap", "install", "microk8s", "--classic", "--channel=1.33/stable")
+        podman(lab, "exec", "-i", NODE, "sh", "-c", "cat > /etc/environment", input_text=ENVIRONMENT)
+        yield NODE
+    finally:
+        podman(lab, "rm", "-f", "-t", "5", NODE, check=False)
+
+
+def run_role(lab, tmp_path, role_vars, extra_main_alias=False):
+    host = {"ansible_connection": "containers.podman.podman", "ansible_host": NODE,
+            "ansible_python_interpreter": "/usr/bin/python3"}
+    main_hosts = {NODE: host}
+    if extra_main_alias:
+        main_hosts["proxy-bad-input-alias"] = host
+    inventory = {"all": {"children": {"kaapana_main": {"hosts": main_hosts}}}}
+    play = [{
+        "name": "no_proxy with bad input",
+        "hosts": NODE,
+        "gather_facts": True,
+        "vars": role_vars,
+        "tasks": [{"name": "Apply the proxy settings",
+                   "ansible.builtin.include_role": {"name": "kaapana.platform.no_proxy"}}],
+    }]
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    (tmp_path / "play.json").write_text(json.dumps(play))
+    env = lab.env()
+    env.update({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                "ANSIBLE_ROLES_PATH": os.path.join(ROOT, "roles")})
+    return subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.json")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+PROXY = {"kaapana_http_proxy": "http://proxy.lab.invalid:3128", "kaapana_proxy_reboot": False}
+
+
+@pytest.mark.parametrize("role_vars, extra_main_alias, expected", [
+    (dict(PROXY, kaapana_no_proxy_extra=["10.0.0.0/33"]), False, ["kaapana_no_proxy_extra", "'10.0.0.0/33'"]),
+    (dict(PROXY, kaapana_no_proxy=["ok.example", "bad_name.example"]), False,
+     ["kaapana_no_proxy", "'bad_name.example'"]),
+    (dict(PROXY, kaapana_pod_cidr="10.1.0.5/16"), False, ["kaapana_pod_cidr", "'10.1.0.5/16'", "10.1.0.0/16"]),
+    (dict(PROXY, kaapana_http_proxy="proxy.lab.invalid:3128"), False,
+     ["kaapana_http_proxy", "'proxy.lab.invalid:3128'"]),
+    (dict(PROXY, kaapana_proxy_reboot="sometimes"), False, ["kaapana_proxy_reboot"]),
+    (dict(PROXY), True, ["kaapana_main must contain exactly one host", "it contains 2"]),
+], ids=["bad-cidr-extra", "bad-hostname", "cidr-host-bits", "proxy-without-scheme", "bad-bool", "two-main-hosts"])
+def test_bad_input_fails_before_any_change(lab, bad_input_node, tmp_path, role_vars, extra_main_alias, expected):
+    before = node_state(lab)
+    assert before.startswith(ENVIRONMENT + "<<EOF>>")
+    proc = run_role(lab, tmp_path, role_vars, extra_main_alias)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output
+    for fragment in expected:
+        assert fragment in output, "%r not in the output:\n%s" % (fragment, output)
+    assert "changed=0" in output, output
+    assert node_state(lab) == before
