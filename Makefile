@@ -48,6 +48,7 @@ test: venv
 	$(PY) -m pytest tests/unit tests/integration
 
 bench: venv
+	$(PY) -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install -q matplotlib==3.11.2
 	$(PY) -m tests.bench
 
 demo: venv
