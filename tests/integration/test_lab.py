@@ -116,7 +116,8 @@ def test_ready_after_delays_readiness(lab):
 def _helm(lab, *args, registry_config, **kw):
     env = lab.env()
     env["HELM_REGISTRY_CONFIG"] = registry_config
-    return subprocess.run([lab.helm] + list(args), env=env, capture_output=True, text=True, **kw, check=False)
+    kw.setdefault("check", False)
+    return subprocess.run([lab.helm] + list(args), env=env, capture_output=True, text=True, **kw)
 
 
 def test_registry_push_and_pull_need_the_password(lab, tmp_path):
@@ -153,7 +154,8 @@ def test_fixture_charts_are_in_the_registry(lab, tmp_path):
     _helm(lab, "registry", "login", lab.registry, "-u", lab.registry_user, "--password-stdin", "--plain-http",
           registry_config=regcfg, input=lab.registry_password(), check=True)
     import yaml
-    for chart in sorted(os.listdir(os.path.join(ROOT, "tests", "charts"))):
+    charts = os.path.join(ROOT, "tests", "charts")
+    for chart in sorted(c for c in os.listdir(charts) if os.path.isdir(os.path.join(charts, c))):
         with open(os.path.join(ROOT, "tests", "charts", chart, "Chart.yaml")) as handle:
             version = yaml.safe_load(handle)["version"]
         res = _helm(lab, "show", "chart", "oci://%s/charts/%s" % (lab.registry, chart), "--version", version,
@@ -197,9 +199,9 @@ def test_node_containers_reach_the_api_and_join(lab, two_nodes):
         _exec(lab, node, "snap", "install", "microk8s", "--classic", "--channel=1.33/stable")
     lab.kubectl_run("wait", "--for=condition=Ready", "node/" + main, "--timeout=60s")
     assert lab.kubectl_run("get", "node", worker, check=False).returncode != 0, "a worker joins only through join"
-    token = json.loads(_exec(lab, main, "microk8s", "add-node", "--format", "json").stdout)
+    token = json.loads(_exec(lab, main, "/snap/bin/microk8s", "add-node", "--format", "json").stdout)
     url = token["urls"][0]
-    _exec(lab, worker, "microk8s", "join", url, "--worker")
+    _exec(lab, worker, "/snap/bin/microk8s", "join", url, "--worker")
     lab.kubectl_run("wait", "--for=condition=Ready", "node/" + worker, "--timeout=60s")
     node = json.loads(lab.kubectl_run("get", "node", worker, "-o", "json").stdout)
     ips = [a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP"]
