@@ -69,13 +69,15 @@ def _wait_pods_exist(ns, n, timeout=600):
 
 def _tool_argv(tool, ns, n, timeout):
     if tool == "pods_ready":
-        return [BIN + "/ansible", "localhost", "-m", "kaapana.platform.pods_ready", "-a",
+        return [BIN + "/ansible", "localhost", "-e", "ansible_python_interpreter=" + BIN + "/python",
+                "-m", "kaapana.platform.pods_ready", "-a",
                 json.dumps({"namespaces": [ns], "timeout": timeout, "min_pods": n})]
     if tool == "kubectl wait":
         from tests.lab.config import CONFIG
         return [CONFIG.bin("kubectl"), "--kubeconfig", CONFIG.kubeconfig, "-n", ns, "wait", "--for=condition=Ready",
                 "pod", "--all", "--timeout=%ds" % timeout]
-    return [BIN + "/ansible", "localhost", "-m", "kubernetes.core.k8s_info", "-a",
+    return [BIN + "/ansible", "localhost", "-e", "ansible_python_interpreter=" + BIN + "/python",
+            "-m", "kubernetes.core.k8s_info", "-a",
             json.dumps({"kind": "Pod", "namespace": ns, "label_selectors": ["app=bench"], "wait": True,
                         "wait_condition": {"type": "Ready", "status": "True"}, "wait_timeout": timeout})]
 
