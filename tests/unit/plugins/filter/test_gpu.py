@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 
 import pytest
 
@@ -25,7 +24,6 @@ from ansible_collections.kaapana.platform.plugins.module_utils import gpu as G
 
 FILTERS = F.FilterModule().filters()
 FIELDS = "index,name,uuid,memory.total,driver_version,pci.bus_id"
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "nvidia-smi")
 
 # `nvidia-smi --query-gpu=index,name,uuid,memory.total,driver_version,pci.bus_id --format=csv,noheader,nounits`
 A100_X2 = (
@@ -479,32 +477,3 @@ def test_gpu_support_lists_hosts():
 def test_gpu_support_bad_value_names_variable_and_choices(bad):
     with pytest.raises(AnsibleFilterError, match="kaapana_gpu_support must be one of auto, true, false"):
         FILTERS["gpu_support"](bad, HOSTVARS, ["gpu-main"])
-
-
-# ---------------------------------------------------------------------------------------------
-# Outputs recorded on real NVIDIA machines (tests/unit/plugins/filter/fixtures/nvidia-smi/)
-# ---------------------------------------------------------------------------------------------
-
-REAL_FIELDS = "index,name,uuid,memory.total,memory.used,memory.free,driver_version,pci.bus_id,compute_cap,count"
-
-
-def test_recorded_real_outputs():
-    """query.csv, query-nn.csv, plain.txt and bogus.txt, recorded as roles/gpu/README.md describes."""
-    names = ("query.csv", "query-nn.csv", "plain.txt", "bogus.txt")
-    if not all(os.path.exists(os.path.join(FIXTURES, n)) for n in names):
-        pytest.skip("no outputs recorded on a real NVIDIA machine in %s" % FIXTURES)
-    text = {}
-    for name in names:
-        with open(os.path.join(FIXTURES, name)) as handle:
-            text[name] = handle.read()
-    with_header = FILTERS["nvidia_smi_query"](text["query.csv"], REAL_FIELDS)
-    bare = FILTERS["nvidia_smi_query"](text["query-nn.csv"], REAL_FIELDS)
-    assert with_header and len(with_header) == len(bare)
-    for row_a, row_b in zip(with_header, bare):
-        assert row_a["name"] == row_b["name"] and row_a["memory.total"] == row_b["memory.total"]
-        assert isinstance(row_b["memory.total"], int) and row_b["count"] == len(bare)
-        assert G.normalize_pci_address(row_b["pci.bus_id"])
-    assert FILTERS["nvidia_smi_cuda_version"](text["plain.txt"])
-    assert G.parse_driver_version(text["plain.txt"]) == bare[0]["driver_version"]
-    output, _sep, rc = text["bogus.txt"].rpartition("rc=")
-    assert FILTERS["nvidia_smi_status"](result(int(rc.split()[0]), output))["state"] == "error"
