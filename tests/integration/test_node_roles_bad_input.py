@@ -18,7 +18,7 @@ CASES = [
      ["kaapana_microk8s_addons", "dnss"]),
     ("bad-cidr", ["badin-a"], ["badin-b"], {"kaapana_no_proxy_extra": ["10.0.0.0/33"]},
      ["kaapana_no_proxy_extra", "10.0.0.0/33"]),
-    ("bad-node-role", ["badin-a"], ["badin-b"], {}, ["kaapana_node_role", "worker or control-plane"]),
+    ("bad-node-role", ["badin-a"], ["badin-b"], {}, ["kaapana_node_role", "worker, control-plane", "manager"]),
 ]
 
 
