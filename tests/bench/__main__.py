@@ -26,8 +26,8 @@ def pods_table(results):
     log("\n== pods_ready vs kubectl wait vs kubernetes.core.k8s_info ==")
     log("%-6s %-14s %9s %9s %9s %9s" % ("pods", "tool", "delay s", "requests", "cpu s", "wall s"))
     for r in results:
-        log("%-6d %-14s %9s %9d %9.2f %9.2f" % (r["pods"], r["tool"], r["delay_s"], r["api_requests"], r["cpu_s"],
-                                              r["wall_s"]))
+        row = (r["pods"], r["tool"], r["delay_s"], r["api_requests"], r["cpu_s"], r["wall_s"])
+        log("%-6d %-14s %9s %9d %9.2f %9.2f" % row)
     log("ratios (other tool / pods_ready; > 1 means pods_ready is better):")
     for n in sorted({r["pods"] for r in results}):
         row = {r["tool"]: r for r in results if r["pods"] == n}

@@ -54,7 +54,7 @@ def run(repeats, log):
     with open(path, "w") as handle:
         yaml.safe_dump(play, handle)
     try:
-        res, _, _, _ = timed([BIN + "/ansible-playbook", "-i", "localhost,", path], env())
+        res = timed([BIN + "/ansible-playbook", "-i", "localhost,", path], env())[0]
         report = json.loads(res.stdout[res.stdout.index("{"):])
         if res.returncode != 0:
             raise RuntimeError("bench playbook failed: %s" % res.stdout[-1500:])
@@ -72,4 +72,3 @@ def run(repeats, log):
     finally:
         kubectl("delete", "namespace", ns, "--wait=false", check=False)
         timed([CONFIG.bin("helm"), "uninstall", "bench", "-n", ns, "--kubeconfig", CONFIG.kubeconfig], env())
-

@@ -116,8 +116,8 @@ def test_ready_after_delays_readiness(lab):
 def _helm(lab, *args, registry_config, **kw):
     env = lab.env()
     env["HELM_REGISTRY_CONFIG"] = registry_config
-    kw.setdefault("check", False)
-    return subprocess.run([lab.helm] + list(args), env=env, capture_output=True, text=True, **kw)
+    check = kw.pop("check", False)
+    return subprocess.run([lab.helm] + list(args), env=env, capture_output=True, text=True, check=check, **kw)
 
 
 def test_registry_push_and_pull_need_the_password(lab, tmp_path):

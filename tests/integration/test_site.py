@@ -108,8 +108,8 @@ def test_recorded_chart_values_follow_kaapanas_set_line(lab, site):
         limit, request = int(v["%s_memory_limit" % name]), int(v["%s_memory_request" % name])
         assert request == limit // 3
         assert limit > 0
-    assert int(v["pacs_memory_limit"]) * 5 // 3 in range(int(v["airflow_memory_limit"]) - 2,
-                                                          int(v["airflow_memory_limit"]) + 3)
+    airflow = int(v["airflow_memory_limit"])
+    assert int(v["pacs_memory_limit"]) * 5 // 3 in range(airflow - 2, airflow + 3)
     assert isinstance(v["oidc_client_secret"], str) and len(v["oidc_client_secret"]) >= 16
 
 
