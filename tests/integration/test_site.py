@@ -113,6 +113,14 @@ def test_recorded_chart_values_follow_kaapanas_set_line(lab, site):
     assert isinstance(v["oidc_client_secret"], str) and len(v["oidc_client_secret"]) >= 16
 
 
+def test_secrets_stay_out_of_verbose_output(lab, site):
+    res = run_playbook(lab, "playbooks/deploy.yml", site["inventory"], extra_args=["-vvvv"])
+    assert res.returncode == 0, res.stdout[-3000:]
+    output = res.stdout + res.stderr
+    for secret in (lab.registry_password(), "Site-Keycloak-1!"):
+        assert secret not in output, "a secret reached the -vvvv output"
+
+
 def _data_digest(lab):
     res = node_exec(lab, "site-main", "sh", "-c",
                     "find /home/kaapana -type f -print0 | sort -z | xargs -0 sha256sum", check=False)
@@ -139,3 +147,4 @@ def test_redeploy_brings_the_platform_back(lab, site):
     assert res.returncode == 0, res.stdout[-4000:]
     assert _pods(lab, "services")
     assert _recorded_values(lab)["global"]["hostname"] == DOMAIN
+
