@@ -19,11 +19,23 @@ against the lab API, the way sig-storage-lib-external-provisioner / external-pro
   (``Retain`` ones are left alone).
 (The backing directories would live inside the node containers; they are not created here.)
 
+It also does the part of Longhorn's manager that registers nodes: real ``longhorn-manager`` (a
+DaemonSet) creates one ``nodes.longhorn.io`` object for the Kubernetes node each of its pods runs on,
+in the pod's namespace, with a default disk ``default-disk-<fsid>`` at the ``default-data-path``
+setting (``/var/lib/longhorn/``), ``allowScheduling: true`` (no disk when the setting
+``create-default-disk-labeled-nodes`` is "true" and the node lacks the label
+``node.longhorn.io/create-default-disk=true``). Here, once the ``nodes.longhorn.io`` CRD exists, every
+scheduled ``app=longhorn-manager`` pod gets such an object for its node if there is none yet; the
+fsid is a stable hash of the node name (the real one is the file-system id, ``stat -fc %i``, that
+the host-side process cannot see). Objects are never updated or deleted afterwards, as the real
+manager leaves disk changes to the user (Kaapana's tooling patches them).
+
 Run: ``.venv/bin/python tests/lab/standins/provisioner.py [--kubeconfig] KUBECONFIG [--interval SECONDS]``.
 It exits cleanly (status 0) on SIGTERM or SIGINT. ``main(argv)`` is the entry point.
 """
 import argparse
 import datetime
+import hashlib
 import logging
 import os
 import signal
@@ -41,10 +53,47 @@ SELECTED_NODE = "volume.kubernetes.io/selected-node"
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 STANDIN_ANNOTATION = "kaapana.lab/standin"
 LOG = logging.getLogger("kaapana-lab-provisioner")
+LONGHORN_GROUP = "longhorn.io"
+LONGHORN_VERSION = "v1beta2"
+LONGHORN_MANAGER_SELECTOR = "app=longhorn-manager"
+LONGHORN_DEFAULT_DATA_PATH = "/var/lib/longhorn/"
+LONGHORN_DEFAULT_DISK_LABEL = "node.longhorn.io/create-default-disk"
 
 
 def _now():
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def longhorn_fsid(node_name):
+    """Stand-in for the file-system id in Longhorn's default disk name: stable per node."""
+    return hashlib.sha256(node_name.encode("utf-8")).hexdigest()[:8]
+
+
+def longhorn_node_manifest(node_name, namespace, data_path=LONGHORN_DEFAULT_DATA_PATH, default_disk=True):
+    """The nodes.longhorn.io object longhorn-manager creates for a Kubernetes node it runs on."""
+    disks = {}
+    if default_disk:
+        disks["default-disk-%s" % longhorn_fsid(node_name)] = {
+            "path": data_path, "allowScheduling": True, "evictionRequested": False, "storageReserved": 0,
+            "diskType": "filesystem", "tags": []}
+    return {"apiVersion": "%s/%s" % (LONGHORN_GROUP, LONGHORN_VERSION), "kind": "Node",
+            "metadata": {"name": node_name, "namespace": namespace,
+                         "annotations": {STANDIN_ANNOTATION: "provisioner"}},
+            "spec": {"name": node_name, "allowScheduling": True, "evictionRequested": False,
+                     "instanceManagerCPURequest": 0, "tags": [], "disks": disks}}
+
+
+def longhorn_node_status(manifest):
+    stamp = _now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def cond(kind):
+        return {"type": kind, "status": "True", "reason": "", "message": "", "lastProbeTime": "",
+                "lastTransitionTime": stamp}
+    return {"status": {"conditions": [cond("Ready"), cond("Schedulable"), cond("MountPropagation")],
+                       "diskStatus": {name: {"conditions": [cond("Ready"), cond("Schedulable")],
+                                             "diskType": "filesystem", "scheduledReplica": {}}
+                                      for name in manifest["spec"]["disks"]},
+                       "region": "", "zone": ""}}
 
 
 class Provisioner:
@@ -53,6 +102,7 @@ class Provisioner:
     def __init__(self, api_client, interval=1.0):
         self.core = client.CoreV1Api(api_client)
         self.storage = client.StorageV1Api(api_client)
+        self.custom = client.CustomObjectsApi(api_client)
         self.interval = interval
         self.identity = "%d-kaapana-lab-standin" % int(_now().timestamp() * 1000)
 
@@ -76,6 +126,10 @@ class Provisioner:
             self.attach()
         except ApiException as error:
             LOG.warning("volume attachments: %s %s", error.status, error.reason)
+        try:
+            self.register_longhorn_nodes()
+        except ApiException as error:
+            LOG.warning("longhorn nodes: %s %s", error.status, error.reason)
 
     def provision(self, pvc, classes, pvs):
         if pvc.metadata.deletion_timestamp or pvc.spec.volume_name:
@@ -185,6 +239,67 @@ class Provisioner:
             self.storage.patch_volume_attachment_status(attachment.metadata.name, {"status": {"attached": True}})
             LOG.info("attached %s", attachment.metadata.name)
 
+    # -- longhorn-manager's node registration ----------------------------------------------------------
+    def register_longhorn_nodes(self):
+        """One nodes.longhorn.io object per node that runs a longhorn-manager pod (in its namespace)."""
+        wanted = {}
+        for pod in self.core.list_pod_for_all_namespaces(label_selector=LONGHORN_MANAGER_SELECTOR).items:
+            if pod.spec.node_name and not pod.metadata.deletion_timestamp:
+                wanted.setdefault(pod.metadata.namespace, set()).add(pod.spec.node_name)
+        created = []
+        for namespace in sorted(wanted):
+            try:
+                existing = self.custom.list_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
+                                                                     "nodes")
+            except ApiException as error:
+                if error.status == 404:
+                    continue  # the nodes.longhorn.io CRD is not installed (yet)
+                raise
+            have = {item["metadata"]["name"] for item in existing.get("items", [])}
+            missing = sorted(wanted[namespace] - have)
+            if not missing:
+                continue
+            data_path = self.longhorn_setting(namespace, "default-data-path") or LONGHORN_DEFAULT_DATA_PATH
+            labeled_only = (self.longhorn_setting(namespace, "create-default-disk-labeled-nodes") or "").lower()
+            for name in missing:
+                try:
+                    node = self.core.read_node(name)
+                except ApiException as error:
+                    if error.status == 404:
+                        continue  # the Kubernetes node is gone; its pod goes too
+                    raise
+                labels = node.metadata.labels or {}
+                default_disk = labeled_only != "true" or labels.get(LONGHORN_DEFAULT_DISK_LABEL) == "true"
+                manifest = longhorn_node_manifest(name, namespace, data_path, default_disk)
+                try:
+                    self.custom.create_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace, "nodes",
+                                                                manifest)
+                except ApiException as error:
+                    if error.status == 409:
+                        continue
+                    LOG.warning("creating Longhorn node %s/%s failed: %s %s", namespace, name, error.status,
+                                error.reason)
+                    continue
+                try:
+                    self.custom.patch_namespaced_custom_object_status(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
+                                                                      "nodes", name, longhorn_node_status(manifest))
+                except ApiException as error:
+                    LOG.warning("status of Longhorn node %s/%s: %s %s", namespace, name, error.status, error.reason)
+                created.append("%s/%s" % (namespace, name))
+                LOG.info("registered Longhorn node %s/%s (disks: %s)", namespace, name,
+                         ", ".join(sorted(manifest["spec"]["disks"])) or "none")
+        return created
+
+    def longhorn_setting(self, namespace, name):
+        try:
+            setting = self.custom.get_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
+                                                               "settings", name)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return setting.get("value")
+
     def event(self, pvc, reason, message, source):
         stamp = _now()
         body = client.CoreV1Event(
@@ -201,7 +316,8 @@ class Provisioner:
 
     # -- loop -----------------------------------------------------------------------------------
     def run(self, stop):
-        LOG.info("kaapana lab stand-in provisioner for %s started", ", ".join(PROVISIONERS))
+        LOG.info("kaapana lab stand-in provisioner for %s (and Longhorn node registration) started",
+                 ", ".join(PROVISIONERS))
         while not stop.is_set():
             try:
                 self.sync()
