@@ -93,7 +93,7 @@ def test_recorded_chart_values_follow_kaapanas_set_line(lab, site):
         "fast_data_dir": "/home/kaapana", "slow_data_dir": "/home/kaapana",
         "gpu_support": False, "dev_mode": True, "offline_mode": False, "prefetch_extensions": False,
         "include_reverse_proxy": False, "pull_policy_images": "Always", "pull_policy_jobs": "Always",
-        "pull_policy_pods": "Always", "kaapana_init_password": "kaapana",
+        "pull_policy_pods": "Always", "kaapana_init_password": _sha("kaapana"),
         "storage_class_slow": "kaapana-hostpath-slow-data-dir", "storage_class_fast": "kaapana-hostpath-fast-data-dir",
         "storage_class_workflow": "kaapana-hostpath-fast-data-dir", "main_node_name": "site-main",
         "storage_node": "storage", "volume_slow_data": "100Gi",
