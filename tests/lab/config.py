@@ -76,6 +76,14 @@ class LabConfig:
         with open(self.registry_password_file) as handle:
             return handle.read().strip()
 
+    def gateway_is_local(self):
+        """True while the lab bridge carries the gateway address on this host. Probes of lab addresses
+        are only made then: otherwise a connection to 10.89.0.1 would leave the machine by the default
+        route, and lab traffic must never go anywhere but this host."""
+        import subprocess
+        res = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=False)
+        return any(part.split("/")[0] == self.gateway for line in res.stdout.splitlines() for part in line.split())
+
     @property
     def node_share(self):
         """Folder mounted read-only into every node container at /etc/kaapana-lab."""

@@ -83,7 +83,7 @@ def health(cfg):
     """Component -> healthy? Uses each component's own health endpoint."""
     return {
         "etcd": _http_ok("http://127.0.0.1:2379/health"),
-        "kube-apiserver": _https_ok(cfg.api_server + "/readyz", cfg),
+        "kube-apiserver": cfg.gateway_is_local() and _https_ok(cfg.api_server + "/readyz", cfg),
         "kube-controller-manager": _insecure_ok("https://127.0.0.1:10257/healthz"),
         "kube-scheduler": _insecure_ok("https://127.0.0.1:10259/healthz"),
         "kwok": _http_ok("http://127.0.0.1:10247/healthz"),
@@ -167,7 +167,7 @@ def start(cfg, procs):
     checks = health(cfg)
     order = [
         ("etcd", lambda: _http_ok("http://127.0.0.1:2379/health"), 60),
-        ("kube-apiserver", lambda: _https_ok(cfg.api_server + "/readyz", cfg), 120),
+        ("kube-apiserver", lambda: cfg.gateway_is_local() and _https_ok(cfg.api_server + "/readyz", cfg), 120),
         ("kube-controller-manager", lambda: _insecure_ok("https://127.0.0.1:10257/healthz"), 60),
         ("kube-scheduler", lambda: _insecure_ok("https://127.0.0.1:10259/healthz"), 60),
         ("kwok", lambda: _http_ok("http://127.0.0.1:10247/healthz"), 60),
