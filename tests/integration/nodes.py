@@ -96,3 +96,29 @@ def fingerprint(lab, node, paths):
                         check=False)
         out[path] = hashlib.sha256(res.stdout.encode()).hexdigest() if "__missing__" not in res.stdout else "missing"
     return out
+
+
+def run_role_locally(tmp_path, role, role_vars, tasks_from=None, main_hosts=("localhost",)):
+    """Run one of the collection's roles on localhost (the bad-input tests: no node is needed to see
+    a role fail in its validate tasks)."""
+    import json
+
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory = {"all": {"hosts": {"localhost": local},
+                         "children": {"kaapana_main": {"hosts": dict((h, local) for h in main_hosts)}}}}
+    include = {"name": "kaapana.platform." + role}
+    if tasks_from:
+        include["tasks_from"] = tasks_from
+    play = [{"name": "%s role with bad input" % role, "hosts": "localhost", "gather_facts": False,
+             "vars": role_vars, "tasks": [{"name": "Run the %s role" % role, "ansible.builtin.include_role": include}]}]
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    (tmp_path / "play.json").write_text(json.dumps(play))
+    env = dict(os.environ)
+    env.update({"ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
+                "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".build", "collections"),
+                "ANSIBLE_ROLES_PATH": os.path.join(ROOT, "roles"),
+                "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                "ANSIBLE_LOCALHOST_WARNING": "0"})
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    return subprocess.run([playbook, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.json")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)

@@ -15,15 +15,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import subprocess
-import sys
 
 import pytest
 
+from tests.integration.nodes import run_role_locally
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 
 @pytest.mark.lab
@@ -39,24 +38,7 @@ def test_molecule_gpu_scenario(lab):
 # ---------------------------------------------------------------------------------------
 
 def run_role(tmp_path, role_vars, tasks_from=None, main_hosts=("localhost",)):
-    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    inventory = {"all": {"hosts": {"localhost": local},
-                         "children": {"kaapana_main": {"hosts": dict((h, local) for h in main_hosts)}}}}
-    include = {"name": "kaapana.platform.gpu"}
-    if tasks_from:
-        include["tasks_from"] = tasks_from
-    play = [{"name": "gpu role with bad input", "hosts": "localhost", "gather_facts": False, "vars": role_vars,
-             "tasks": [{"name": "Run the gpu role", "ansible.builtin.include_role": include}]}]
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "play.json").write_text(json.dumps(play))
-    env = dict(os.environ)
-    env.update({"ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
-                "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".build", "collections"),
-                "ANSIBLE_ROLES_PATH": os.path.join(ROOT, "roles"),
-                "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-                "ANSIBLE_LOCALHOST_WARNING": "0"})
-    return subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.json")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return run_role_locally(tmp_path, "gpu", role_vars, tasks_from, main_hosts)
 
 
 # Tasks that must not have run when the input is bad: the first read and every change.

@@ -18,15 +18,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import subprocess
-import sys
 
 import pytest
 
+from tests.integration.nodes import run_role_locally
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 
 @pytest.mark.lab
@@ -43,24 +42,7 @@ def test_molecule_longhorn_scenario(lab):
 # ---------------------------------------------------------------------------------------
 
 def run_role(tmp_path, role_vars, tasks_from=None, main_hosts=("localhost",)):
-    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    inventory = {"all": {"hosts": {"localhost": local},
-                         "children": {"kaapana_main": {"hosts": dict((h, local) for h in main_hosts)}}}}
-    include = {"name": "kaapana.platform.longhorn"}
-    if tasks_from:
-        include["tasks_from"] = tasks_from
-    play = [{"name": "longhorn role with bad input", "hosts": "localhost", "gather_facts": False, "vars": role_vars,
-             "tasks": [{"name": "Run the longhorn role", "ansible.builtin.include_role": include}]}]
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "play.json").write_text(json.dumps(play))
-    env = dict(os.environ)
-    env.update({"ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
-                "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".build", "collections"),
-                "ANSIBLE_ROLES_PATH": os.path.join(ROOT, "roles"),
-                "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-                "ANSIBLE_LOCALHOST_WARNING": "0"})
-    return subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.json")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return run_role_locally(tmp_path, "longhorn", role_vars, tasks_from, main_hosts)
 
 
 # The first tasks that change something or talk to a node's package manager or the cluster.
