@@ -147,4 +147,3 @@ def test_redeploy_brings_the_platform_back(lab, site):
     assert res.returncode == 0, res.stdout[-4000:]
     assert _pods(lab, "services")
     assert _recorded_values(lab)["global"]["hostname"] == DOMAIN
-
