@@ -17,9 +17,7 @@ __metaclass__ = type
 import pytest
 
 from tests.integration.nodes import run_role_locally
-
-from tests.integration.platform_scenario import ROOT, run_platform_scenario
-
+from tests.integration.platform_scenario import run_platform_scenario
 
 
 @pytest.mark.lab
