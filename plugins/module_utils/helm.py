@@ -31,8 +31,10 @@ import shlex
 import tarfile
 import traceback
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+
+from ansible_collections.kaapana.platform.plugins.module_utils.k8s_args import K8S_AUTH_ARG_SPEC
 
 try:
     import yaml
@@ -55,10 +57,7 @@ MASK = "********"
 
 def k8s_auth_argument_spec():
     """kubeconfig / context, as documented by the kaapana.platform.k8s_auth fragment."""
-    return dict(
-        kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
-        context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
-    )
+    return copy.deepcopy(K8S_AUTH_ARG_SPEC)
 
 
 def helm_common_argument_spec():

@@ -3,8 +3,8 @@
 # Copyright: contributors to kaapana.platform
 """Kubernetes API client factory shared by the collection's Kubernetes-facing modules.
 
-* :data:`K8S_AUTH_ARG_SPEC` is the argument spec behind the ``kaapana.platform.k8s_auth``
-  doc fragment (``kubeconfig``, ``context``, each with an environment fallback).
+* The argument spec behind the ``kaapana.platform.k8s_auth`` doc fragment is ``K8S_AUTH_ARG_SPEC``
+  in ``k8s_args.py``.
 * :func:`get_api_client` loads a kubeconfig (explicit path, ``$KUBECONFIG``,
   ``~/.kube/config``), else the in-cluster service account, else the MicroK8s client config,
   and fails with a message that names the ``kubeconfig`` option and ``K8S_AUTH_KUBECONFIG``.
@@ -23,7 +23,7 @@ import re
 import threading
 import traceback
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 try:
     import urllib3
@@ -44,10 +44,6 @@ except ImportError:
     class ConfigException(Exception):  # type: ignore[no-redef]
         """Stand-in so that ``except ConfigException`` works without the library."""
 
-K8S_AUTH_ARG_SPEC = dict(
-    kubeconfig=dict(type='path', fallback=(env_fallback, ['K8S_AUTH_KUBECONFIG'])),
-    context=dict(type='str', fallback=(env_fallback, ['K8S_AUTH_CONTEXT'])),
-)
 
 MICROK8S_KUBECONFIG = '/var/snap/microk8s/current/credentials/client.config'
 INCLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'

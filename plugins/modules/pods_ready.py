@@ -353,10 +353,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kaapana.platform.plugins.module_utils.k8s_args import K8S_AUTH_ARG_SPEC
 from ansible_collections.kaapana.platform.plugins.module_utils.k8s_client import (
     API_ERRORS,
     CONNECT_TIMEOUT,
-    K8S_AUTH_ARG_SPEC,
     K8sClientError,
     api_host,
     describe_api_error,
