@@ -27,6 +27,7 @@ import json
 import os
 import posixpath
 import re
+import time
 import shlex
 import tarfile
 import traceback
@@ -880,6 +881,28 @@ def is_release_not_found(stderr):
     return bool(re.search(r"release: not found|release not found", to_text(stderr or "")))
 
 
+# Network failures a later attempt can cure (the registry restarting, a proxy hiccup); not found and
+# unauthorized are answers, not failures to reach the source, and are never retried.
+TRANSIENT_PULL_ERROR = re.compile(
+    r"connection refused|connection reset|i/o timeout|tls handshake timeout|unexpected eof|\beof\b|"
+    r"context deadline exceeded|server misbehaving|no route to host|network is unreachable|"
+    r"\b50[234]\b|bad gateway|service unavailable|gateway timeout|too many requests|\b429\b",
+    re.IGNORECASE)
+
+
+def is_transient_pull_error(stderr):
+    """True when helm pull / registry login failed to reach the chart source in a way worth retrying."""
+    text = to_text(stderr or "")
+    if is_auth_error(text):
+        return False
+    return bool(TRANSIENT_PULL_ERROR.search(text))
+
+
+def retry_delays(retries, first=2, cap=30):
+    """Seconds to wait before each retry: 2, 4, 8, ... capped at ``cap``."""
+    return [min(cap, first * (2 ** i)) for i in range(max(0, int(retries or 0)))]
+
+
 def _last_error_line(stderr):
     lines = [ln.strip() for ln in to_text(stderr or "").splitlines() if ln.strip()]
     errors = [ln for ln in lines if ln.startswith("Error:")]
@@ -1251,10 +1274,33 @@ class ReleaseManager:
             self._values_file = path
         return self._values_file
 
+    def _run_retrying(self, argv, stage, host=None, data=None):
+        """runner.run, tried again after transient network errors (pull_retries). When every attempt failed
+        that way, fails with the classified message and the number of attempts."""
+        delays = retry_delays(self.p.get("pull_retries", 3))
+        rc, out, err = self.runner.run(argv, data=data)
+        attempts = 1
+        for delay in delays:
+            if rc == 0 or not is_transient_pull_error(err):
+                break
+            self.sleep(delay)
+            rc, out, err = self.runner.run(argv, data=data)
+            attempts += 1
+        if rc != 0 and attempts > 1 and is_transient_pull_error(err):
+            raise HelmError("%s; gave up after %d attempts over %d s (pull_retries=%d)" % (
+                classify_error(err, stage, chart_ref=self.p.get("chart_ref"), chart_version=self.p.get("chart_version"),
+                               host=host, secrets=self.secrets),
+                attempts, sum(delays[:attempts - 1]), len(delays)))
+        return rc, out, err
+
+    def sleep(self, seconds):
+        time.sleep(seconds)
+
     def login(self, host):
         username = self.registry.get("username")
         password = self.registry.get("password")
-        rc, _out, err = self.runner.run(cmd_registry_login(host, username, self.p.get("plain_http")), data=password)
+        rc, _out, err = self._run_retrying(cmd_registry_login(host, username, self.p.get("plain_http")), "login", host,
+                                           data=password)
         self._fail_on(rc, err, "login", host=host)
 
     def resolve_chart(self):
@@ -1282,10 +1328,10 @@ class ReleaseManager:
                 self.login(host)
                 logged_in = True
         argv = cmd_pull(ref, dest, self.p.get("chart_version"), self.p.get("repo_url"), self.p.get("plain_http"))
-        rc, out, err = self.runner.run(argv)
+        rc, out, err = self._run_retrying(argv, "pull", host)
         if rc != 0 and source == "oci" and is_auth_error(err) and has_creds and not logged_in:
             self.login(host)
-            rc, out, err = self.runner.run(argv)
+            rc, out, err = self._run_retrying(argv, "pull", host)
         self._fail_on(rc, err, "pull", host=host)
         archives = [f for f in os.listdir(dest) if f.endswith(".tgz")]
         if len(archives) != 1:

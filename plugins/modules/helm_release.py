@@ -130,6 +130,13 @@ options:
       - Use plain HTTP for the OCI registry (C(--plain-http) on C(helm pull) and C(helm registry login)).
     type: bool
     default: false
+  pull_retries:
+    description:
+      - How many times C(helm pull) and C(helm registry login) are tried again when the chart source cannot be
+        reached (connection refused or reset, timeouts, HTTP 5xx), waiting 2, 4, 8... seconds (at most 30) in
+        between. Errors that a retry cannot cure (not found, unauthorized) fail at once.
+    type: int
+    default: 3
   registry:
     description:
       - Credentials for the OCI registry of O(chart_ref). Stored by helm in its registry configuration
@@ -327,6 +334,7 @@ def argument_spec():
         no_hooks=dict(type="bool", default=False),
         keep_history=dict(type="bool", default=False),
         plain_http=dict(type="bool", default=False),
+        pull_retries=dict(type="int", default=3),
         registry=dict(
             type="dict",
             options=dict(

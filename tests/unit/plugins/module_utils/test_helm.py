@@ -633,3 +633,24 @@ def test_argument_specs():
     assert set(spec) == {"kubeconfig", "context", "helm_binary"}
     assert spec["kubeconfig"]["type"] == "path"
     assert set(h.k8s_auth_argument_spec()) == {"kubeconfig", "context"}
+
+
+@pytest.mark.parametrize("stderr, transient", [
+    ("Error: dial tcp 10.89.0.1:5000: connect: connection refused", True),
+    ("Error: Get \"https://r/v2/\": net/http: TLS handshake timeout", True),
+    ("Error: unexpected status code 503 Service Unavailable", True),
+    ("Error: read tcp 10.0.0.1:1->10.0.0.2:5000: read: connection reset by peer", True),
+    ("Error: response status code 404: manifest unknown", False),
+    ("Error: response status code 401: unauthorized: authentication required", False),
+    ("Error: failed to authorize: failed to fetch oauth token: basic credential not found", False),
+    ("", False),
+])
+def test_is_transient_pull_error(stderr, transient):
+    assert h.is_transient_pull_error(stderr) is transient
+
+
+def test_retry_delays_double_and_cap():
+    assert h.retry_delays(0) == []
+    assert h.retry_delays(3) == [2, 4, 8]
+    assert h.retry_delays(6) == [2, 4, 8, 16, 30, 30]
+    assert h.retry_delays(None) == []

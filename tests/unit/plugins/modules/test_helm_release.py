@@ -340,6 +340,64 @@ def test_oci_needs_credentials(run_helm_module, registry_config):
     assert res["failed"] and "registry.username" in res["msg"]
 
 
+REFUSED = ('Error: failed to do request: Head "http://10.89.0.1:5000/v2/charts/demo/manifests/0.1.0": dial tcp '
+           '10.89.0.1:5000: connect: connection refused\n')
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    slept = []
+    monkeypatch.setattr(h.ReleaseManager, "sleep", lambda self, seconds: slept.append(seconds))
+    return slept
+
+
+def test_pull_is_retried_while_the_registry_is_down(run_helm_module, registry_config, no_sleep):
+    res, helm, _out = run_helm_module(helm_release.main, oci_args(registry=None), [
+        NOT_FOUND,
+        (["pull", OCI], 1, "", REFUSED),
+        (["pull", OCI], 1, "", REFUSED),
+        (["pull", OCI], 0, _pull, ""),
+        ok(["install", "demo"], release_json()),
+    ])
+    assert res["changed"] is True and no_sleep == [2, 4]
+    assert commands_of(helm).count("pull " + OCI) == 3
+
+
+def test_pull_gives_up_clearly_after_its_retries(run_helm_module, registry_config, no_sleep):
+    res, helm, _out = run_helm_module(helm_release.main, oci_args(registry=None, pull_retries=2), [
+        NOT_FOUND,
+        (["pull", OCI], 1, "", REFUSED),
+        (["pull", OCI], 1, "", REFUSED),
+        (["pull", OCI], 1, "", REFUSED),
+    ])
+    assert res["failed"] and no_sleep == [2, 4]
+    assert "cannot reach the chart source" in res["msg"] and OCI in res["msg"]
+    assert "gave up after 3 attempts over 6 s (pull_retries=2)" in res["msg"]
+
+
+def test_not_found_is_not_retried(run_helm_module, registry_config, no_sleep):
+    res, helm, _out = run_helm_module(helm_release.main, oci_args(registry=None, chart_version="9.9.9"), [
+        NOT_FOUND,
+        (["pull", OCI], 1, "", "Error: GET \"http://10.89.0.1:5000/v2/charts/demo/manifests/9.9.9\": "
+                               "response status code 404: manifest unknown\n"),
+    ])
+    assert res["failed"] and "not found" in res["msg"] and no_sleep == []
+
+
+def test_login_is_retried_too(run_helm_module, registry_config, no_sleep):
+    res, helm, out = run_helm_module(helm_release.main, oci_args(), [
+        NOT_FOUND,
+        (["registry", "login", "10.89.0.1:5000"], 1, "", "Error: Get \"http://10.89.0.1:5000/v2/\": dial tcp "
+                                                       "10.89.0.1:5000: i/o timeout\n"),
+        ok(["registry", "login", "10.89.0.1:5000"], "Login Succeeded\n"),
+        (["pull", OCI], 0, _pull, ""),
+        ok(["install", "demo"], release_json()),
+    ])
+    assert res["changed"] is True and no_sleep == [2]
+    assert all(c["data"] == SECRET for c in helm.calls if c["argv"][1:3] == ["registry", "login"])
+    assert SECRET not in out
+
+
 def test_content_change_at_same_version_is_detected(run_helm_module, tmp_path):
     edited = dict(CHART_FILES)
     edited["templates/extra.yaml"] = b"kind: Secret\n"
