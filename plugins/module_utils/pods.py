@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import calendar
+import datetime
 import fnmatch
 import re
 import time
@@ -181,20 +182,42 @@ def plan_scopes(patterns):
 # Single pods
 # --------------------------------------------------------------------------------------
 
+_RFC3339 = re.compile(r'^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$')
+_TIME_CACHE = {}
+
+
 def parse_time(value):
-    """RFC 3339 timestamp ("2026-01-02T03:04:05Z", fractions and offsets allowed) to epoch seconds."""
+    """RFC 3339 timestamp ("2026-01-02T03:04:05Z", fractions and offsets allowed) to epoch seconds.
+
+    Called for every pod of every watch event: thousands of pods share a handful of timestamps, so
+    results are cached, and the fields are read with a regex instead of time.strptime (10x slower)."""
     if not value or not isinstance(value, str):
         return None
-    m = re.match(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$', value.strip())
+    cached = _TIME_CACHE.get(value)
+    if cached is not None or value in _TIME_CACHE:
+        return cached
+    secs = _parse_time(value.strip())
+    if len(_TIME_CACHE) > 4096:
+        _TIME_CACHE.clear()
+    _TIME_CACHE[value] = secs
+    return secs
+
+
+def _parse_time(value):
+    m = _RFC3339.match(value)
     if not m:
         return None
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
+        return None
     try:
-        secs = calendar.timegm(time.strptime(m.group(1), '%Y-%m-%dT%H:%M:%S'))
+        secs = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+        datetime.date(year, month, day)
     except ValueError:
         return None
-    if m.group(2):
-        secs += float(m.group(2))
-    tz = m.group(3)
+    if m.group(7):
+        secs += float(m.group(7))
+    tz = m.group(8)
     if tz and tz != 'Z':
         sign = 1 if tz[0] == '+' else -1
         digits = tz[1:].replace(':', '')

@@ -72,6 +72,19 @@ def test_parse_time():
     assert P.parse_time(None) is None
 
 
+def test_parse_time_agrees_with_the_standard_library_and_rejects_impossible_dates():
+    import calendar
+    import time
+    for text in ('2026-11-21T09:15:42Z', '2024-02-29T23:59:59Z', '1999-12-31T00:00:00Z'):
+        want = calendar.timegm(time.strptime(text, '%Y-%m-%dT%H:%M:%SZ'))
+        assert P.parse_time(text) == want
+        assert P.parse_time(text) == want  # cached answer is the same
+    assert P.parse_time('2026-02-30T00:00:00Z') is None
+    assert P.parse_time('2026-13-01T00:00:00Z') is None
+    assert P.parse_time('2026-01-01T24:00:00Z') is None
+    assert P.parse_time('2026-01-01T00:00:00-0130') == calendar.timegm((2026, 1, 1, 1, 30, 0, 0, 0, 0))
+
+
 # --------------------------------------------------------------------------------------
 # classify_pod
 # --------------------------------------------------------------------------------------
