@@ -1386,9 +1386,11 @@ class ReleaseManager:
         self._fail_on(rc, err, "upgrade")
         return parse_release(out)
 
-    def uninstall(self):
-        argv = cmd_uninstall(self.p["name"], self.p["namespace"], keep_history=self.p.get("keep_history"),
-                             **self._opts())
+    def uninstall(self, no_hooks=None):
+        opts = self._opts()
+        if no_hooks is not None:
+            opts["no_hooks"] = no_hooks
+        argv = cmd_uninstall(self.p["name"], self.p["namespace"], keep_history=self.p.get("keep_history"), **opts)
         rc, _out, err = self.runner.run(argv)
         if rc != 0 and is_release_not_found(err):
             return
@@ -1510,7 +1512,15 @@ class ReleaseManager:
         if action in ("install", "install-replace"):
             new = self.install(chart, values, replace=(action == "install-replace"))
         elif action == "reinstall":
-            self.uninstall()
+            try:
+                self.uninstall()
+            except HelmError as exc:
+                # An install that died half-way (pending-install) or an uninstall stuck on a hook: the chart's
+                # delete hooks may target resources that never came to exist. Retry as `helm uninstall --no-hooks`.
+                if self.p.get("no_hooks"):
+                    raise
+                self.uninstall(no_hooks=True)
+                recovered += " (without hooks, after the uninstall with hooks failed: %s)" % exc.msg
             new = self.install(chart, values, replace=bool(self.p.get("keep_history")))
         elif action == "upgrade":
             new = self.upgrade(chart, values)

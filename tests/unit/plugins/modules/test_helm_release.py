@@ -134,6 +134,30 @@ def test_stuck_uninstalling_is_uninstalled_again_then_installed(run_helm_module,
     assert res["recovered"].startswith("uninstalling:")
 
 
+def test_pending_install_whose_delete_hook_fails_is_uninstalled_without_hooks(run_helm_module, chart):
+    # The install died in its pre-install hook: the pre-delete hook's namespace never came to exist.
+    res, helm, _out = run_helm_module(helm_release.main, base_args(chart), [
+        status(status="pending-install"),
+        (["uninstall", "demo"], 1, "", 'Error: warning: Hook pre-delete demo/templates/hooks.yaml failed: '
+                                       'namespaces "admin" not found\n'),
+        ok(["uninstall", "demo"], "release \"demo\" uninstalled\n"),
+        ok(["install", "demo"], release_json()),
+    ])
+    assert res["changed"] is True and res["status"] == "deployed"
+    assert "--no-hooks" not in helm.calls[1]["argv"] and "--no-hooks" in helm.calls[2]["argv"]
+    assert "--no-hooks" not in helm.calls[3]["argv"]
+    assert res["recovered"].startswith("pending-install: uninstalled revision 1")
+    assert "without hooks, after the uninstall with hooks failed" in res["recovered"]
+
+
+def test_reinstall_with_no_hooks_does_not_retry_a_failed_uninstall(run_helm_module, chart):
+    res, helm, _out = run_helm_module(helm_release.main, base_args(chart, no_hooks=True), [
+        status(status="pending-install"),
+        (["uninstall", "demo"], 1, "", "Error: uninstall: Kubernetes cluster unreachable: connection refused\n"),
+    ])
+    assert res["failed"] and len(helm.calls) == 2
+
+
 def _history(*items):
     return json.dumps([{"revision": r, "status": s, "chart": "demo-0.1.0", "app_version": "1.0",
                         "description": "", "updated": "2026-01-01T00:00:00Z"} for r, s in items])
