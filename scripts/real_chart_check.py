@@ -1,0 +1,955 @@
+"""Check the values the platform role computes against Kaapana's REAL kaapana-admin-chart (not the lab fixture).
+
+    .venv/bin/python scripts/real_chart_check.py --kaapana-repo PATH [--kubeconfig FILE] [--rev REV]
+                                                 [--vars FILE] [--keep DIR] [--helm HELM]
+
+PATH is a kaapana/kaapana checkout (work tree, used as it is) or a git directory such as the read-only mirror
+(`git archive REV` is unpacked into a temporary directory). Nothing of Kaapana is kept in this repository: the chart
+is assembled at run time the way Kaapana's build (build-scripts/build_helper/helm) does it:
+
+* every Chart.yaml of the tree is indexed by chart name (the build's collect_charts; a top-level build/ is skipped);
+* the platform chart and, recursively, every dependency of its requirements.yaml / Chart.yaml are copied, each
+  dependency to <parent>/charts/<name> (HelmChart.build), `version:` of each Chart.yaml becomes the platform version
+  (`git describe`), `repository:` lines of requirements.yaml are dropped;
+* the platform chart's values.yaml gets the build's globals (HelmChart._update_values): kaapana_collections and
+  preinstall_extensions from deployment_config.yaml, platform_build_branch, platform_last_commit_timestamp,
+  build_timestamp and kaapana_build_version.
+
+The values are those of the platform role for a representative inventory: roles/platform/defaults/main.yml plus
+registry URL and credentials, domain kaapana.example.org, main node kaapana-main with 16000 MiB, hostpath storage,
+dev mode (--vars FILE overrides kaapana_* variables or the main node's facts under `facts:`), combined exactly as
+roles/platform/vars/main.yml does with the filters of plugins/filter/platform.py and storage.py.
+
+Checks: `helm lint` and `helm template` with the values in a file (mode 0600, never on the command line), the
+rendered manifests (empty image tags, env values that are not strings), a key-usage report (each of our keys is
+changed alone and the chart rendered again: "consumed" when the manifests change; keys the admin chart ignores are
+looked up in the other charts of the tree, which receive every global.* through kube-helm), a type comparison with
+the build's own lint values (build-scripts/build_helper/configs/fake-values.yaml), and with --kubeconfig a
+`helm install --dry-run=server` (nothing is created; manifests are never printed). Custom resources whose CRDs the
+chart ships in a crds/ folder cannot be mapped in a dry run (Helm installs crds/ only for real); they are reported
+and the dry run is repeated without them through a post-renderer.
+
+Exit status: 0 when the real chart lints and renders with our values (server-side findings that are not caused by
+the values, such as API versions the cluster lacks, are printed as such); 1 when Helm rejects the values or the
+rendered manifests are broken; 2 on usage or assembly errors."""
+import argparse
+import datetime
+import glob
+import importlib.util
+import json
+import os
+import re
+import secrets
+import shutil
+import stat
+import string
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLATFORM_CHART = "kaapana-admin-chart"
+PLATFORM_CHART_DIR = "platforms/kaapana-admin-chart"
+FAKE_VALUES = "build-scripts/build_helper/configs/fake-values.yaml"
+PROBE = "zzprobe"
+PROBE_CIDR = "198.51.100.0/24"
+# .Values.global.x, $.Values.global.x, $global.x (a variable holding .Values.global), `condition: global.x`,
+# index .Values.global "x", index $ "Values" "global" "x".
+GLOBAL_REF_RE = re.compile(r'\bglobal\.([A-Za-z0-9_]+)|\bglobal"?\s+"([A-Za-z0-9_]+)"')
+MAPPING_RE = re.compile(r'no matches for kind "([^"]+)" in version "([^"]+)"')
+TEMPLATE_SUFFIXES = (".yaml", ".yml", ".tpl", ".txt", ".json")
+
+# The representative inventory: what a user puts in group_vars, and the main node's facts.
+INVENTORY = {
+    "kaapana_registry_url": "registry.example.org/kaapana",
+    "kaapana_registry_username": "kaapana-deploy",
+    "kaapana_registry_password": "example-registry-token",
+    "kaapana_platform_version": "0.6.0",
+    "kaapana_domain": "kaapana.example.org",
+    "kaapana_storage_provider": "hostpath",
+    "kaapana_dev_mode": True,
+}
+FACTS = {
+    "fqdn": "kaapana-main.example.org",
+    "hostname": "kaapana-main",
+    "memtotal_mb": 16000,
+    "default_ipv4": {"address": "192.0.2.10"},
+    "user_dir": "/home/ubuntu",
+}
+
+
+class CheckError(Exception):
+    """A usage or assembly problem (exit 2)."""
+
+
+# -- the collection's filters ------------------------------------------------------------------------------------
+def load_filter(name):
+    path = os.path.join(ROOT, "plugins", "filter", "%s.py" % name)
+    spec = importlib.util.spec_from_file_location("kaapana_filter_%s" % name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def deep_merge(base, extra):
+    """Ansible's combine(recursive=true): mappings merge key by key, anything else is replaced."""
+    result = dict(base)
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def _blank(value):
+    """Jinja's `default('', true)`: None and empty values become ''."""
+    return "" if value is None or value == "" or value is False else value
+
+
+def role_settings(variables, facts, platform, storage, generated=None):
+    """The settings dict of roles/platform/vars/main.yml (_kaapana_platform_settings), line for line, for a
+    single main node whose facts are given (no gpu role run, no Longhorn nodes, no stored secret)."""
+    v = variables
+    generated = generated or {}
+    domain = str(_blank(v.get("kaapana_domain"))).strip() or facts.get("fqdn", "")
+    domain = re.sub(r"\.$", "", domain)
+    chart_ref = _blank(v.get("kaapana_chart_ref"))
+    if chart_ref:
+        chart = platform.platform_chart_reference(chart_ref)
+    else:
+        chart = {"name": v["kaapana_platform_name"], "registry_url": v["kaapana_registry_url"]}
+    gpu = v.get("kaapana_gpu_support")
+    gpu_support = False if str(gpu).lower() == "auto" else platform._bool(gpu, "kaapana_gpu_support")
+    main_node_name = _blank(v.get("kaapana_main_node_name")) or str(facts.get("hostname", "")).lower()
+    memory_total = v.get("kaapana_memory_total_mb")
+    if memory_total is None:
+        memory_total = facts.get("memtotal_mb", 0)
+    host_ip = _blank(v.get("kaapana_host_ip")) or facts.get("default_ipv4", {}).get("address", "")
+    classes = storage.storage_classes(v["kaapana_storage_provider"], {
+        "fast": v.get("kaapana_storage_class_fast"), "slow": v.get("kaapana_storage_class_slow"),
+        "workflow": v.get("kaapana_storage_class_workflow")})
+    longhorn = classes["provisioner"] == "driver.longhorn.io"
+    volume_slow_data = str(_blank(v.get("kaapana_volume_slow_data"))).strip() or ("" if longhorn else "10Gi")
+    replica_count = v.get("kaapana_replica_count")
+    if replica_count is None:
+        replica_count = 2 if longhorn else 1  # Longhorn: longhorn_replica_count of the nodes; assume two
+    oidc = str(_blank(v.get("kaapana_oidc_client_secret"))) or generated.get("oidc_client_secret") or \
+        "".join(secrets.choice(string.ascii_letters + string.digits) for dummy in range(32))
+    timestamp = generated.get("deployment_timestamp") or \
+        datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return {
+        "platform_name": chart["name"],
+        "registry_url": chart["registry_url"],
+        "registry_username": _blank(v.get("kaapana_registry_username")),
+        "registry_password": _blank(v.get("kaapana_registry_password")),
+        "chart_path": _blank(v.get("kaapana_chart_path")),
+        "offline_mode": platform._bool(v["kaapana_offline_mode"], "kaapana_offline_mode"),
+        "dev_mode": platform._bool(v["kaapana_dev_mode"], "kaapana_dev_mode"),
+        "gpu_support": gpu_support,
+        "prefetch_extensions": platform._bool(v["kaapana_prefetch_extensions"], "kaapana_prefetch_extensions"),
+        "instance_uid": _blank(v.get("kaapana_instance_uid")),
+        "services_namespace": v["kaapana_services_namespace"],
+        "admin_namespace": v["kaapana_admin_namespace"],
+        "extensions_namespace": v["kaapana_extensions_namespace"],
+        "helm_namespace": v["kaapana_helm_namespace"],
+        "fast_data_dir": v["kaapana_fast_data_dir"],
+        "slow_data_dir": v["kaapana_slow_data_dir"],
+        "include_reverse_proxy": platform._bool(v["kaapana_include_reverse_proxy"], "kaapana_include_reverse_proxy"),
+        "oidc_client_secret": oidc,
+        "home_dir": _blank(v.get("kaapana_home_dir")) or facts.get("user_dir", ""),
+        "domain": domain,
+        "instance_name": str(_blank(v.get("kaapana_instance_name"))).strip() or domain,
+        "http_port": v["kaapana_http_port"],
+        "https_port": v["kaapana_https_port"],
+        "dicom_port": v["kaapana_dicom_port"],
+        "host_ip": host_ip,
+        "kubernetes_endpoint_ip": facts.get("kubernetes_endpoint_ip", host_ip),
+        "http_proxy": _blank(v.get("kaapana_http_proxy")),
+        "https_proxy": _blank(v.get("kaapana_https_proxy")),
+        "deployment_timestamp": timestamp,
+        "mount_points_to_monitor": _blank(v.get("kaapana_mount_points_to_monitor")),
+        "memory_total_mb": memory_total,
+        "memory_allocatable_percent": v["kaapana_memory_allocatable_percent"],
+        "pacs_percent": v["kaapana_pacs_memory_percent"],
+        "airflow_percent": v["kaapana_airflow_memory_percent"],
+        "opensearch_percent": v["kaapana_opensearch_memory_percent"],
+        "minio_username": v["kaapana_credentials_minio_username"],
+        "minio_password": v["kaapana_credentials_minio_password"],
+        "grafana_username": v["kaapana_grafana_username"],
+        "grafana_password": v["kaapana_grafana_password"],
+        "keycloak_admin_username": v["kaapana_keycloak_admin_username"],
+        "keycloak_admin_password": v["kaapana_keycloak_admin_password"],
+        "smtp_host": _blank(v.get("kaapana_smtp_host")),
+        "smtp_port": v["kaapana_smtp_port"],
+        "smtp_username": _blank(v.get("kaapana_smtp_username")),
+        "smtp_password": _blank(v.get("kaapana_smtp_password")),
+        "email_address_sender": _blank(v.get("kaapana_email_address_sender")),
+        "storage_class_fast": classes["fast"],
+        "storage_class_slow": classes["slow"],
+        "storage_class_workflow": classes["workflow"],
+        "main_node_name": main_node_name,
+        "volume_slow_data": volume_slow_data,
+        "replica_count": replica_count,
+        "storage_node": v["kaapana_storage_node"],
+        "set_replica_count": platform._bool(v["kaapana_platform_set_replica_count"],
+                                            "kaapana_platform_set_replica_count"),
+    }
+
+
+def compute_values(overrides=None, facts=None, generated=None):
+    """(values, settings) as the platform role computes them for the representative inventory."""
+    platform, storage = load_filter("platform"), load_filter("storage")
+    with open(os.path.join(ROOT, "roles", "platform", "defaults", "main.yml")) as handle:
+        variables = yaml.safe_load(handle)
+    variables.update(INVENTORY)
+    variables.update(overrides or {})
+    node = dict(FACTS)
+    node.update(facts or {})
+    check = platform.platform_domain_check(_blank(variables.get("kaapana_domain")) or node.get("fqdn", ""))
+    if not check["valid"]:
+        raise CheckError(check["error"])
+    uid_error = platform.platform_instance_uid_check(_blank(variables.get("kaapana_instance_uid")))
+    if uid_error:
+        raise CheckError(uid_error)
+    settings = role_settings(variables, node, platform, storage, generated)
+    values = deep_merge(platform.platform_values(settings), variables.get("kaapana_platform_extra_values") or {})
+    return values, settings
+
+
+# -- files --------------------------------------------------------------------------------------------------------
+def write_values(path, values):
+    """Write a values file readable by the owner only (0600), created that way (no window with wider rights)."""
+    if os.path.lexists(path):
+        os.unlink(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        yaml.safe_dump(values, handle, default_flow_style=False, sort_keys=True)
+    os.chmod(path, 0o600)
+    return path
+
+
+def secret_strings(values, platform=None):
+    """The credentials of the values to be masked in anything printed: every non-empty one except Kaapana's
+    published defaults (admin, kaapana, Kaapana2020 ...), which are no secret and would mask ordinary words."""
+    platform = platform or load_filter("platform")
+    published = set(str(v) for v in platform.SETTINGS.values() if isinstance(v, str)) | {"kaapana", "Kaapana2020!"}
+    found = []
+
+    def walk(node, key=None):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif key is not None and node not in ("", None) and (
+                key in platform.SECRET_KEYS or platform.SECRET_NAME_RE.search(str(key))):
+            if str(node) not in published:
+                found.append(str(node))
+    walk(values)
+    return sorted(set(found), key=len, reverse=True)
+
+
+def mask(text, secret_values):
+    for value in secret_values:
+        if len(value) >= 4:
+            text = text.replace(value, "********")
+    return text
+
+
+# -- Kaapana's tree and the chart assembly ------------------------------------------------------------------------
+def _git(git_args, cwd=None, git_dir=None, check=True):
+    cmd = ["git"] + (["--git-dir", git_dir] if git_dir else []) + git_args
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    if check and proc.returncode != 0:
+        raise CheckError("%s failed: %s" % (" ".join(cmd), proc.stderr.decode(errors="replace").strip()))
+    return proc.stdout.decode(errors="replace").strip() if proc.returncode == 0 else ""
+
+
+def is_git_dir(path):
+    return (os.path.isfile(os.path.join(path, "HEAD")) and os.path.isdir(os.path.join(path, "objects"))
+            and not os.path.exists(os.path.join(path, ".git")))
+
+
+def open_tree(path, rev, workdir):
+    """(root of the source tree, git dir or None): a work tree as it is, a git directory unpacked at rev."""
+    path = os.path.abspath(path)
+    if not os.path.isdir(path):
+        raise CheckError("--kaapana-repo %s is not a directory" % path)
+    if is_git_dir(path):
+        root = os.path.join(workdir, "kaapana")
+        os.makedirs(root)
+        archive = subprocess.Popen(["git", "--git-dir", path, "archive", "--format=tar", rev],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        untar = subprocess.run(["tar", "-x", "--no-same-owner", "-C", root], stdin=archive.stdout,
+                               stderr=subprocess.PIPE, check=False)
+        archive.stdout.close()
+        error = archive.stderr.read().decode(errors="replace")
+        if archive.wait() != 0 or untar.returncode != 0:
+            raise CheckError("git archive %s of %s failed: %s%s" % (rev, path, error,
+                                                                    untar.stderr.decode(errors="replace")))
+        return root, path
+    if not os.path.isdir(os.path.join(path, "platforms")):
+        raise CheckError("%s is neither a kaapana/kaapana checkout (no platforms/) nor a git directory" % path)
+    git_dir = _git(["rev-parse", "--absolute-git-dir"], cwd=path, check=False) or None
+    return path, git_dir
+
+
+def build_info(git_dir, rev):
+    """Version, branch and commit time as the build's GitUtils.get_repo_info (`git describe`)."""
+    if not git_dir:
+        return {"version": "0.0.0-check", "branch": "unknown", "timestamp": ""}
+    version = (_git(["describe", rev], git_dir=git_dir, check=False)
+               or _git(["describe", "--tags", rev], git_dir=git_dir, check=False)
+               or "0.0.0-" + _git(["rev-parse", "--short", rev], git_dir=git_dir))
+    branch = _git(["rev-parse", "--abbrev-ref", rev], git_dir=git_dir, check=False)
+    timestamp = _git(["log", "-1", "--format=%cI", rev], git_dir=git_dir, check=False)
+    return {"version": version, "branch": "DETACHED-HEAD" if branch in ("", "HEAD") else branch,
+            "timestamp": timestamp}
+
+
+def _load_yaml(path):
+    if not os.path.isfile(path):
+        return None
+    with open(path) as handle:
+        docs = [d for d in yaml.safe_load_all(handle) if d]
+    return docs[0] if docs else None
+
+
+def index_charts(root):
+    """{chart name: directory} of every Chart.yaml below root (the build's collect_charts)."""
+    charts, duplicates = {}, []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in (".git", "node_modules")
+                             and not (dirpath == root and d == "build"))
+        if "Chart.yaml" in filenames:
+            meta = _load_yaml(os.path.join(dirpath, "Chart.yaml")) or {}
+            name = meta.get("name")
+            if not name:
+                continue
+            if name in charts:
+                duplicates.append("%s (%s and %s)" % (name, charts[name], dirpath))
+                continue
+            charts[name] = dirpath
+    if duplicates:
+        raise CheckError("charts with the same name, the build would reject them: %s" % "; ".join(duplicates))
+    return charts
+
+
+def chart_dependencies(chart_dir):
+    names = []
+    for filename in ("Chart.yaml", "requirements.yaml"):
+        data = _load_yaml(os.path.join(chart_dir, filename)) or {}
+        for dep in data.get("dependencies") or []:
+            if dep.get("name") and dep["name"] not in names:
+                names.append(dep["name"])
+    return names
+
+
+def _set_chart_version(chart_dir, version):
+    path = os.path.join(chart_dir, "Chart.yaml")
+    with open(path) as handle:
+        lines = handle.readlines()
+    with open(path, "w") as handle:
+        for line in lines:
+            handle.write('version: "%s"\n' % version if line.startswith("version:") else line)
+
+
+def _drop_repositories(chart_dir):
+    path = os.path.join(chart_dir, "requirements.yaml")
+    if os.path.isfile(path):
+        with open(path) as handle:
+            lines = handle.readlines()
+        with open(path, "w") as handle:
+            handle.writelines(line for line in lines if "repository:" not in line)
+
+
+def _platform_globals(chart_dir, charts, info):
+    """HelmChart._update_values: the build's globals of a platform chart."""
+    config = _load_yaml(os.path.join(chart_dir, "deployment_config.yaml")) or {}
+
+    def names(key):
+        return [e["name"] for e in config.get(key) or [] if isinstance(e, dict) and e.get("name")]
+
+    missing = [n for n in names("kaapana_collections") + names("preinstall_extensions") if n not in charts]
+    if missing:
+        raise CheckError("deployment_config.yaml names charts that are not in the tree: %s" % ", ".join(missing))
+    return {
+        "kaapana_collections": [{"name": n, "version": info["version"]} for n in names("kaapana_collections")],
+        "preinstall_extensions": [{"name": n, "version": info["version"]} for n in names("preinstall_extensions")],
+        "platform_build_branch": info["branch"],
+        "platform_last_commit_timestamp": info["timestamp"],
+        "build_timestamp": datetime.datetime.now().astimezone().replace(microsecond=0).isoformat(),
+        "kaapana_build_version": info["version"],
+    }
+
+
+def assemble_chart(charts, name, target, info, stack=()):
+    """Copy chart `name` and its dependencies (recursively, to charts/<dep>) into target, as HelmChart.build."""
+    if name not in charts:
+        raise CheckError("chart %s (needed by %s) is not in the tree" % (name, " -> ".join(stack) or "the check"))
+    if name in stack:
+        raise CheckError("dependency cycle: %s" % " -> ".join(stack + (name,)))
+    source = charts[name]
+    shutil.copytree(source, target, symlinks=False, dirs_exist_ok=True)
+    _set_chart_version(target, info["version"])
+    _drop_repositories(target)
+    meta = _load_yaml(os.path.join(source, "Chart.yaml")) or {}
+    if str(meta.get("kaapana_type", "")).lower() == "platform":
+        values_path = os.path.join(target, "values.yaml")
+        values = _load_yaml(values_path) or {}
+        values.setdefault("global", {}).update(_platform_globals(source, charts, info))
+        with open(values_path, "w") as handle:
+            yaml.safe_dump(values, handle, default_flow_style=False)
+    for dep in chart_dependencies(source):
+        assemble_chart(charts, dep, os.path.join(target, "charts", dep), info, stack + (name,))
+    return target
+
+
+# -- the reports (pure) -------------------------------------------------------------------------------------------
+def leaf_paths(values, prefix=()):
+    """Paths of the leaves of a values dict (lists are leaves)."""
+    paths = []
+    for key in sorted(values):
+        value = values[key]
+        if isinstance(value, dict) and value:
+            paths.extend(leaf_paths(value, prefix + (key,)))
+        else:
+            paths.append(prefix + (key,))
+    return paths
+
+
+def get_path(values, path):
+    for key in path:
+        values = values[key]
+    return values
+
+
+def set_path(values, path, value):
+    """A deep copy of values with the leaf at path replaced."""
+    result = json.loads(json.dumps(values))
+    node = result
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return result
+
+
+def perturb(value):
+    """A different value of the same type (to see whether the chart's output depends on the leaf)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, list):
+        return list(value) + [PROBE_CIDR]
+    if isinstance(value, int):
+        return value + 7
+    text = "" if value is None else str(value)
+    return text + "-" + PROBE if text else PROBE
+
+
+def volatile_lines(renders):
+    """{line index: stable prefix} of the lines that differ between renders of the same values (the chart's
+    randAlphaNum secrets and names); the prefix is the common part up to its last space, quote, '=' or ':'.
+    None when the renders do not even have the same number of lines (nothing can be compared then)."""
+    split = [r.splitlines() for r in renders]
+    if len({len(lines) for lines in split}) != 1:
+        return None
+    volatile = {}
+    for index, variants in enumerate(zip(*split)):
+        if len(set(variants)) > 1:
+            prefix = os.path.commonprefix(list(variants))
+            cut = max(prefix.rfind(c) for c in " \"'=:")
+            volatile[index] = prefix[:cut + 1]
+    return volatile
+
+
+def render_differs(baseline, volatile, other):
+    """Whether other differs from baseline outside the volatile lines (only their stable prefixes count)."""
+    old, new = baseline.splitlines(), other.splitlines()
+    if len(old) != len(new):
+        return True
+    for index, (a, b) in enumerate(zip(old, new)):
+        if a == b:
+            continue
+        if index not in volatile or not b.startswith(volatile[index]):
+            return True
+    return False
+
+
+def global_references(directory, exclude=()):
+    """{global key: set of chart names} of the keys the charts below directory read: references in templates,
+    requirements.yaml / Chart.yaml conditions (see GLOBAL_REF_RE) and keys a chart declares under
+    `extension_params:` in its values.yaml (kube-helm passes those as global.<key> when it installs the chart)."""
+    refs = {}
+    for dirpath, dirnames, filenames in os.walk(directory):
+        dirnames[:] = [d for d in dirnames if d not in (".git", "node_modules")
+                       and os.path.join(dirpath, d) not in exclude]
+        chart = None
+        for filename in filenames:
+            if not filename.endswith(TEMPLATE_SUFFIXES):
+                continue
+            path = os.path.join(dirpath, filename)
+            chart = chart or _chart_of(dirpath, directory)
+            if filename == "values.yaml":
+                try:
+                    data = _load_yaml(path) or {}
+                except yaml.YAMLError:
+                    continue
+                params = data.get("extension_params") if isinstance(data, dict) else None
+                for key in params if isinstance(params, dict) else ():
+                    refs.setdefault(key, set()).add("%s (extension_params)" % chart)
+                continue
+            try:
+                with open(path, errors="replace") as handle:
+                    text = handle.read()
+            except OSError:
+                continue
+            for match in GLOBAL_REF_RE.finditer(text):
+                refs.setdefault(match.group(1) or match.group(2), set()).add(chart)
+    return refs
+
+
+def _chart_of(dirpath, top):
+    path = dirpath
+    while True:
+        meta = os.path.join(path, "Chart.yaml")
+        if os.path.isfile(meta):
+            return (_load_yaml(meta) or {}).get("name") or os.path.basename(path)
+        if os.path.abspath(path) == os.path.abspath(top) or os.path.dirname(path) == path:
+            return "(none)"
+        path = os.path.dirname(path)
+
+
+def usage_report(paths, changed, failed, admin_refs, other_refs):
+    """Classify each of our keys. changed: paths whose perturbation changed the manifests; failed: {path: error}
+    for those whose perturbation broke the rendering; admin_refs/other_refs: global_references() of the assembled
+    chart and of the other charts of the tree. Returns {category: [(dotted key, note)]} with the categories
+    consumed (the manifests depend on it), conditional (the admin chart reads it, no effect in this
+    configuration), forwarded (only other charts read it; kube-helm passes every global.* of the release on) and
+    ignored (nothing in the tree reads it)."""
+    report = {"consumed": [], "conditional": [], "forwarded": [], "ignored": []}
+    for path in paths:
+        key = ".".join(path)
+        leaf = path[-1] if path[0] == "global" and len(path) == 2 else None
+        if path in failed:
+            report["consumed"].append((key, "rendering fails when it changes: %s" % failed[path]))
+        elif path in changed:
+            report["consumed"].append((key, ""))
+        elif leaf and leaf in admin_refs:
+            report["conditional"].append((key, "read by %s" % _names(admin_refs[leaf])))
+        elif leaf and leaf in other_refs:
+            report["forwarded"].append((key, "read by %s" % _names(other_refs[leaf])))
+        else:
+            report["ignored"].append((key, ""))
+    return report
+
+
+def _names(names, limit=4):
+    names = sorted(names)
+    more = " and %d more" % (len(names) - limit) if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def unset_references(admin_refs, values, chart_defaults):
+    """Global keys the assembled chart reads that neither our values nor any values.yaml of it set."""
+    ours = set(values.get("global", {}))
+    return sorted(k for k in admin_refs if k not in ours and k not in chart_defaults)
+
+
+def type_mismatches(values, reference):
+    """[(dotted key, our type, reference type)] where both define a leaf and the YAML types differ."""
+    def kind(value):
+        if isinstance(value, bool):
+            return "bool"
+        if isinstance(value, int):
+            return "int"
+        if isinstance(value, (list, tuple)):
+            return "list"
+        if isinstance(value, dict):
+            return "map"
+        return "null" if value is None else "string"
+    result = []
+    for path in leaf_paths(values):
+        try:
+            ref = get_path(reference, path)
+        except (KeyError, TypeError):
+            continue
+        if kind(get_path(values, path)) != kind(ref):
+            result.append((".".join(path), kind(get_path(values, path)), kind(ref)))
+    return result
+
+
+def script_interface(text):
+    """{dotted key: "set" | "set-string"} of the platform chart's `$HELM_INSTALL_CMD $CHART_PATH ... --name-template`
+    line of a kaapanactl.sh (commented lines skipped); {} when the script has no such line."""
+    start = text.find("$HELM_INSTALL_CMD $CHART_PATH")
+    end = text.find("--name-template", start)
+    if start < 0 or end < 0:
+        return {}
+    interface = {}
+    for line in text[start:end].splitlines():
+        if line.strip().startswith("#"):
+            continue
+        for kind, key, raw in re.findall(r"--(set-string|set)\s+([\w.-]+)=(\S*)", line):
+            interface[key] = "list" if kind == "set" and raw.strip('"').startswith("{") else kind
+    return interface
+
+
+def interface_differences(values, interface):
+    """Differences between our values and a kaapanactl.sh line (script_interface): keys only one side has, and
+    keys the script passes with --set-string (a string) or as {a,b} (a list) that we pass with another type."""
+    ours = {".".join(p): get_path(values, p) for p in leaf_paths(values)}
+    result = ["the script passes %s, we do not" % k for k in sorted(set(interface) - set(ours))]
+    result += ["we pass %s, the script does not" % k for k in sorted(set(ours) - set(interface))]
+    for key in sorted(set(ours) & set(interface)):
+        want = {"set-string": str, "list": list}.get(interface[key])
+        if want and not isinstance(ours[key], want):
+            result.append("%s: the script passes a %s, we a %s" % (key, "string" if want is str else "list",
+                                                                   type(ours[key]).__name__))
+    return result
+
+
+def manifest_problems(text):
+    """Problems of rendered manifests that Kubernetes or the kubelet would reject: documents without kind or
+    name, images with an empty repository or tag, env values that are not strings."""
+    problems = []
+    for doc in yaml.safe_load_all(text):
+        if not isinstance(doc, dict):
+            continue
+        kind = doc.get("kind")
+        name = (doc.get("metadata") or {}).get("name")
+        where = "%s/%s" % (kind, name)
+        if not kind or not doc.get("apiVersion") or not name:
+            problems.append("%s: a document without apiVersion, kind or metadata.name" % where)
+        for container in _containers(doc):
+            image = str(container.get("image", ""))
+            if not image or image.endswith(":") or image.startswith("/") or "//" in image:
+                problems.append("%s: container %s has the image %r" % (where, container.get("name"), image))
+            for env in container.get("env") or []:
+                if "value" in env and not isinstance(env["value"], str) and env["value"] is not None:
+                    problems.append("%s: container %s env %s is %s %r, not a string"
+                                    % (where, container.get("name"), env.get("name"), type(env["value"]).__name__,
+                                       env["value"]))
+    return problems
+
+
+def _containers(doc):
+    spec = doc.get("spec") or {}
+    pod = ((spec.get("template") or {}).get("spec")) or ((((spec.get("jobTemplate") or {}).get("spec") or {})
+                                                          .get("template") or {}).get("spec"))
+    if doc.get("kind") == "Pod":
+        pod = spec
+    pod = pod or {}
+    return list(pod.get("containers") or []) + list(pod.get("initContainers") or [])
+
+
+def chart_crd_kinds(chart_dir):
+    """{(group, kind)} of the CRDs shipped in the crds/ folders of the chart and its subcharts."""
+    kinds = set()
+    for path in glob.glob(os.path.join(chart_dir, "**", "crds", "*"), recursive=True):
+        if not os.path.isfile(path):
+            continue
+        with open(path, errors="replace") as handle:
+            for doc in yaml.safe_load_all(handle):
+                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                    spec = doc.get("spec") or {}
+                    kinds.add((spec.get("group"), (spec.get("names") or {}).get("kind")))
+    return kinds
+
+
+def classify_server_error(stderr, crd_kinds):
+    """(shipped, missing_apis, other): kinds whose CRD the chart ships (not installed in a dry run), kinds of API
+    versions the cluster does not serve, and the rest of the error (empty when fully explained)."""
+    shipped, missing = [], []
+    for kind, version in MAPPING_RE.findall(stderr):
+        group = version.split("/")[0] if "/" in version else ""
+        (shipped if (group, kind) in crd_kinds else missing).append("%s %s" % (version, kind))
+    rest = stderr
+    if shipped or missing:
+        rest = re.sub(r'resource mapping not found for name: "[^"]*" namespace: "[^"]*" from "[^"]*": '
+                      r'no matches for kind "[^"]+" in version "[^"]+"\s*(ensure CRDs are installed first)?', "", rest)
+        rest = re.sub(r"Error: INSTALLATION FAILED: unable to build kubernetes objects from release manifest:", "",
+                      rest)
+        rest = rest.replace("[", "").replace("]", "").replace(",", "").strip()
+    return sorted(set(shipped)), sorted(set(missing)), rest.strip()
+
+
+POST_RENDERER = '''#!%(python)s
+"""Helm post-renderer: leave out the objects of the given (apiVersion, kind) pairs."""
+import sys
+import yaml
+DROP = set(%(drop)r)
+kept = [d for d in yaml.safe_load_all(sys.stdin)
+        if isinstance(d, dict) and (d.get("apiVersion"), d.get("kind")) not in DROP]
+sys.stdout.write(yaml.safe_dump_all(kept, default_flow_style=False))
+'''
+
+
+def write_post_renderer(path, drop):
+    """An executable post-renderer that drops the objects whose (apiVersion, kind) is in drop."""
+    with open(path, "w") as handle:
+        handle.write(POST_RENDERER % {"python": sys.executable, "drop": sorted(tuple(k) for k in drop)})
+    os.chmod(path, stat.S_IRWXU)
+    return path
+
+
+# -- helm ---------------------------------------------------------------------------------------------------------
+def find_helm(explicit=None):
+    if explicit:
+        return explicit
+    if os.environ.get("HELM"):
+        return os.environ["HELM"]
+    lab = sorted(glob.glob("/var/cache/kaapana-lab/helm-v*/bin/helm"))
+    if lab:
+        return lab[-1]
+    found = shutil.which("helm")
+    if not found:
+        raise CheckError("no helm found: pass --helm or set HELM")
+    return found
+
+
+class Helm(object):
+    def __init__(self, binary, secret_values, env=None):
+        self.binary, self.secret_values = binary, secret_values
+        self.env = dict(os.environ, **(env or {}))
+
+    def run(self, args, timeout=300):
+        proc = subprocess.run([self.binary] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=self.env, timeout=timeout, check=False)
+        return (proc.returncode, proc.stdout.decode(errors="replace"),
+                mask(proc.stderr.decode(errors="replace"), self.secret_values))
+
+
+def say(text=""):
+    print(text)
+    sys.stdout.flush()
+
+
+def _short(text, limit=600):
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kaapana-repo", required=True, help="kaapana/kaapana checkout or git directory")
+    parser.add_argument("--rev", default="HEAD", help="revision of a git directory (default HEAD)")
+    parser.add_argument("--kubeconfig", help="also run helm install --dry-run=server against this cluster")
+    parser.add_argument("--namespace", help="release namespace (default: the role's kaapana_helm_namespace)")
+    parser.add_argument("--vars", help="YAML file of kaapana_* variables (and `facts:` of the main node) that "
+                                       "override the representative inventory")
+    parser.add_argument("--helm", help="helm binary (default: $HELM, the lab's helm, helm on PATH)")
+    parser.add_argument("--keep", help="copy the assembled chart (without values) to this directory")
+    parser.add_argument("--no-usage", action="store_true", help="skip the per-key usage probe")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = _parse(argv)
+    try:
+        return _main(args)
+    except CheckError as exc:
+        say("ERROR: %s" % exc)
+        return 2
+    except BrokenPipeError:  # the output went to a pager or `head` that quit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(args):
+    overrides, facts = {}, {}
+    if args.vars:
+        overrides = _load_yaml(args.vars) or {}
+        facts = overrides.pop("facts", {}) or {}
+    values, settings = compute_values(overrides, facts)
+    hidden = secret_strings(values)
+    helm = Helm(find_helm(args.helm), hidden)
+    namespace = args.namespace or settings["helm_namespace"]
+    release = settings["platform_name"]
+    failures, notes = [], []
+
+    workdir = tempfile.mkdtemp(prefix="kaapana-real-chart-")
+    os.chmod(workdir, 0o700)
+    try:
+        root, git_dir = open_tree(args.kaapana_repo, args.rev, workdir)
+        info = build_info(git_dir, args.rev)
+        charts = index_charts(root)
+        if PLATFORM_CHART not in charts:
+            raise CheckError("no chart named %s in %s" % (PLATFORM_CHART, args.kaapana_repo))
+        chart_dir = assemble_chart(charts, PLATFORM_CHART, os.path.join(workdir, "chart", PLATFORM_CHART), info)
+        subcharts = [p for p in glob.glob(os.path.join(chart_dir, "**", "charts", "*"), recursive=True)
+                     if os.path.isdir(p)]
+        say("Kaapana %s (%s, branch %s): %s assembled with %d subcharts from %d charts of the tree"
+            % (args.kaapana_repo, info["version"], info["branch"], PLATFORM_CHART, len(subcharts), len(charts)))
+        if args.keep:
+            shutil.copytree(chart_dir, os.path.join(args.keep, PLATFORM_CHART), dirs_exist_ok=True)
+            say("  assembled chart copied to %s" % os.path.join(args.keep, PLATFORM_CHART))
+        values_file = write_values(os.path.join(workdir, "values.yaml"), values)
+        say("Values: %d global keys + %s, written to a 0600 file (credentials masked below)"
+            % (len(values["global"]), ", ".join(sorted(k for k in values if k != "global"))))
+
+        code, out, err = helm.run(["lint", chart_dir, "--values", values_file])
+        lint_lines = [ln for ln in (out + err).splitlines() if ln.startswith(("[ERROR]", "[WARNING]", "Error"))]
+        say("helm lint: %s" % ("ok" if code == 0 else "FAILED"))
+        for line in lint_lines:
+            say("  " + mask(line, hidden))
+        if code != 0:
+            failures.append("helm lint rejects the values: %s" % _short(mask(out + err, hidden)))
+
+        template_code, manifests, err = helm.run(["template", release, chart_dir, "-n", namespace,
+                                                  "--values", values_file])
+        if template_code != 0:
+            failures.append("helm template fails with our values: %s" % _short(err))
+            say("helm template: FAILED\n  %s" % _short(err, 2000))
+        else:
+            docs = [d for d in yaml.safe_load_all(manifests) if isinstance(d, dict)]
+            kinds = sorted({"%s %s" % (d.get("apiVersion"), d.get("kind")) for d in docs})
+            say("helm template: ok, %d objects (%s)" % (len(docs), "; ".join(kinds)))
+            problems = manifest_problems(manifests)
+            for problem in problems:
+                say("  BROKEN: " + mask(problem, hidden))
+            if problems:
+                failures.append("the rendered manifests are broken (%d problems above)" % len(problems))
+
+        admin_refs = global_references(chart_dir)
+        other_refs = global_references(root, exclude=set(charts[n] for n in _closure(charts, PLATFORM_CHART)))
+        defaults = _chart_global_defaults(chart_dir)
+        if not args.no_usage and template_code == 0:
+            _usage(helm, chart_dir, release, namespace, values, values_file, manifests, workdir, admin_refs, other_refs)
+        unset = unset_references(admin_refs, values, defaults)
+        if unset:
+            say("Globals the chart reads that neither we nor its values.yaml files set (render empty): %s"
+                % ", ".join(unset))
+        fake = _load_yaml(os.path.join(root, FAKE_VALUES))
+        if fake:
+            diffs = type_mismatches(values, fake)
+            missing = sorted(set(fake.get("global", {})) - set(values["global"]) - set(defaults))
+            say("Types against the values the build lints the chart with (%s; informational, kaapanactl.sh's line "
+                "below decides): %s" % (FAKE_VALUES, "same" if not diffs else "; ".join(
+                    "%s ours %s, build %s" % d for d in diffs)))
+            if missing:
+                say("  keys of the build's lint values we do not set: %s" % ", ".join(missing))
+
+        for script in ("kaapanactl.sh", "platforms/deploy_platform_template.sh"):
+            if os.path.isfile(os.path.join(root, script)):
+                with open(os.path.join(root, script), errors="replace") as handle:
+                    interface = script_interface(handle.read())
+                if interface:
+                    diffs = interface_differences(values, interface)
+                    say("Against the tree's %s helm install line (%d keys): %s" % (
+                        script, len(interface), "same keys and types" if not diffs else "; ".join(diffs)))
+                    break
+        if args.kubeconfig and template_code == 0:
+            _server(helm, chart_dir, release, namespace, values_file, args.kubeconfig, workdir, failures, notes)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    for note in notes:
+        say("OUTSIDE OUR VALUES: " + note)
+    if failures:
+        for failure in failures:
+            say("FAIL: " + failure)
+        return 1
+    say("OK: the real %s renders with the values the platform role computes." % PLATFORM_CHART)
+    return 0
+
+
+def _closure(charts, name, seen=None):
+    seen = seen if seen is not None else set()
+    if name in seen or name not in charts:
+        return seen
+    seen.add(name)
+    for dep in chart_dependencies(charts[name]):
+        _closure(charts, dep, seen)
+    return seen
+
+
+def _chart_global_defaults(chart_dir):
+    keys = set()
+    for path in glob.glob(os.path.join(chart_dir, "**", "values.yaml"), recursive=True):
+        data = _load_yaml(path) or {}
+        keys.update((data.get("global") or {}).keys() if isinstance(data.get("global"), dict) else [])
+    return keys
+
+
+def _usage(helm, chart_dir, release, namespace, values, values_file, baseline, workdir, admin_refs, other_refs):
+    changed, failed = set(), {}
+    paths = leaf_paths(values)
+    probe_file = os.path.join(workdir, "probe.yaml")
+    renders = [baseline] + [helm.run(["template", release, chart_dir, "-n", namespace, "--values", values_file])[1]
+                            for dummy in range(2)]
+    volatile = volatile_lines(renders)
+    if volatile is None:
+        say("Key usage: skipped, the chart renders a different number of lines each time")
+        return None
+    for path in paths:
+        write_values(probe_file, set_path(values, path, perturb(get_path(values, path))))
+        code, out, err = helm.run(["template", release, chart_dir, "-n", namespace, "--values", probe_file])
+        if code != 0:
+            failed[path] = _short(err, 200)
+        elif render_differs(baseline, volatile, out):
+            changed.add(path)
+    report = usage_report(paths, changed, failed, admin_refs, other_refs)
+    say("Key usage (each key changed alone, chart rendered again; %d lines of random secrets and names ignored):"
+        % len(volatile))
+    say("  consumed by %s (%d): %s" % (PLATFORM_CHART, len(report["consumed"]), ", ".join(
+        k + (" [%s]" % n if n else "") for k, n in report["consumed"]) or "none"))
+    say("  read by %s, no effect with these values (%d):" % (PLATFORM_CHART, len(report["conditional"])))
+    for key, note in report["conditional"]:
+        say("    %s: %s" % (key, note))
+    say("  ignored by %s, read by other charts of the tree, which kube-helm installs with every global.* of the "
+        "release (%d):" % (PLATFORM_CHART, len(report["forwarded"])))
+    for key, note in report["forwarded"]:
+        say("    %s: %s" % (key, note))
+    say("  read nowhere in the tree (%d): %s" % (len(report["ignored"]), ", ".join(
+        k for k, dummy in report["ignored"]) or "none"))
+    return report
+
+
+def _server(helm, chart_dir, release, namespace, values_file, kubeconfig, workdir, failures, notes):
+    """helm install --dry-run=server; objects the cluster cannot map (the chart's own CRDs, API versions the
+    cluster does not serve) are reported and left out of a repeated dry run, which then checks the rest."""
+    base = ["install", release, chart_dir, "-n", namespace, "--create-namespace", "--dry-run=server",
+            "--values", values_file, "--kubeconfig", kubeconfig]
+    crd_kinds = chart_crd_kinds(chart_dir)
+    dropped, shipped_all, missing_all = set(), set(), set()
+    renderer = os.path.join(workdir, "drop-unmappable-objects")
+    for dummy in range(3):
+        code, dummy_out, err = helm.run(base + (["--post-renderer", write_post_renderer(renderer, dropped)]
+                                        if dropped else []))
+        if code == 0:
+            break
+        if "cannot re-use a name" in err:
+            notes.append("a release %s already exists in namespace %s: no server dry run" % (release, namespace))
+            return
+        shipped, missing, rest = classify_server_error(err, crd_kinds)
+        if rest or not (shipped or missing) or set(shipped + missing) <= {" ".join(k) for k in dropped}:
+            failures.append("helm install --dry-run=server rejects the values: %s" % _short(err, 2000))
+            say("helm install --dry-run=server: FAILED")
+            return
+        shipped_all.update(shipped)
+        missing_all.update(missing)
+        dropped.update(tuple(k.split(" ", 1)) for k in shipped + missing)
+    else:
+        failures.append("helm install --dry-run=server still fails after leaving out %s"
+                        % ", ".join(sorted(" ".join(k) for k in dropped)))
+        return
+    if not dropped:
+        say("helm install --dry-run=server: ok")
+        return
+    say("helm install --dry-run=server: ok without the objects the cluster cannot map (%s)"
+        % ", ".join(sorted(" ".join(k) for k in dropped)))
+    if shipped_all:
+        notes.append("%s: CRDs the chart ships in crds/, which Helm installs only in a real install, not in a dry "
+                     "run" % ", ".join(sorted(shipped_all)))
+    if missing_all:
+        notes.append("the cluster does not serve %s, which the chart renders with these values"
+                     % ", ".join(sorted(missing_all)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""scripts/real_chart_check.py: the pure parts (no Kaapana tree, no helm, no cluster)."""
+import importlib.util
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+spec = importlib.util.spec_from_file_location("real_chart_check", os.path.join(ROOT, "scripts", "real_chart_check.py"))
+rcc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(rcc)
+
+
+# -- values ---------------------------------------------------------------------------------------------------------
+def test_values_file_is_created_0600_even_over_a_wider_file(tmp_path):
+    path = tmp_path / "values.yaml"
+    path.write_text("old: 1\n")
+    os.chmod(path, 0o644)
+    old_umask = os.umask(0)
+    try:
+        rcc.write_values(str(path), {"global": {"credentials_registry_password": "s3cret", "dev_mode": True}})
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert yaml.safe_load(path.read_text()) == {"global": {"credentials_registry_password": "s3cret",
+                                                           "dev_mode": True}}
+
+
+def test_representative_values_have_the_script_types():
+    values, settings = rcc.compute_values(generated={"oidc_client_secret": "0123456789",
+                                                     "deployment_timestamp": "2025-01-01T00:00:00+00:00"})
+    g = values["global"]
+    assert g["hostname"] == g["instance_name"] == "kaapana.example.org"
+    assert g["registry_url"] == "registry.example.org/kaapana"
+    assert g["main_node_name"] == "kaapana-main"
+    assert g["home_dir"] == "/home/ubuntu"
+    assert (g["http_port"], g["https_port"], g["dicom_port"], g["smtp_port"]) == ("80", "443", "11112", "0")
+    assert g["dev_mode"] is True and g["gpu_support"] is False and g["offline_mode"] is False
+    assert g["pull_policy_images"] == "Always" and g["kaapana_init_password"] == "kaapana"
+    # 16000 MiB: allocatable 11200, PACS 30 % = 3360, request a third
+    assert (g["pacs_memory_limit"], g["pacs_memory_request"]) == ("3360", "1120")
+    assert g["storage_class_fast"] == "kaapana-hostpath-fast-data-dir"
+    assert g["storage_class_slow"] == "kaapana-hostpath-slow-data-dir"
+    assert g["volume_slow_data"] == "100Gi" and g["replica_count"] == "1"
+    assert g["oidc_client_secret"] == "0123456789"  # digits stay a string
+    assert g["internalCidrs"] == ["10.152.183.0/24", "10.1.0.0/16", "192.0.2.10/32", "192.0.2.10/32"]
+    assert values["squid-proxy"] == {"upstreamHttpProxy": "", "upstreamHttpsProxy": ""}
+    assert settings["helm_namespace"] == "default" and settings["platform_name"] == "kaapana-admin-chart"
+
+
+def test_settings_cover_every_key_the_role_passes():
+    with open(os.path.join(ROOT, "roles", "platform", "vars", "main.yml")) as handle:
+        role = yaml.safe_load(handle)["_kaapana_platform_settings"]
+    settings = rcc.compute_values()[1]
+    assert set(settings) == set(role)
+
+
+def test_overrides_and_facts_change_the_inventory():
+    values = rcc.compute_values({"kaapana_dev_mode": False, "kaapana_instance_uid": "two",
+                                 "kaapana_platform_extra_values": {"global": {"dev_files": True}}},
+                                {"memtotal_mb": 8000})[0]
+    g = values["global"]
+    assert g["dev_mode"] is False and g["pull_policy_images"] == "IfNotPresent"
+    assert g["services_namespace"] == "two-services" and g["include_reverse_proxy"] is True
+    assert g["pacs_memory_limit"] == "1680" and g["dev_files"] is True
+
+
+def test_a_bad_domain_is_a_usage_error():
+    with pytest.raises(rcc.CheckError, match="kaapana_domain"):
+        rcc.compute_values({"kaapana_domain": "https://kaapana.example.org"})
+
+
+def test_deep_merge_is_ansible_combine_recursive():
+    assert rcc.deep_merge({"a": {"b": 1, "c": [1]}, "d": 1}, {"a": {"c": [2], "e": 3}}) == \
+        {"a": {"b": 1, "c": [2], "e": 3}, "d": 1}
+
+
+def test_secrets_are_masked_but_published_defaults_are_not():
+    values = {"global": {"credentials_registry_password": "tok-123456", "credentials_grafana_password": "admin",
+                         "kaapana_init_password": "kaapana", "smtp_password": "", "hostname": "tok-123456.example"}}
+    hidden = rcc.secret_strings(values)
+    assert hidden == ["tok-123456"]
+    assert rcc.mask("login tok-123456 on admin namespace", hidden) == "login ******** on admin namespace"
+
+
+# -- key usage ------------------------------------------------------------------------------------------------------
+def test_leaf_paths_set_path_and_perturb():
+    values = {"global": {"a": "x", "b": True, "c": ["1.2.3.4/32"], "d": ""}, "squid-proxy": {"p": ""}}
+    paths = rcc.leaf_paths(values)
+    assert paths == [("global", "a"), ("global", "b"), ("global", "c"), ("global", "d"), ("squid-proxy", "p")]
+    changed = rcc.set_path(values, ("global", "a"), "y")
+    assert changed["global"]["a"] == "y" and values["global"]["a"] == "x"
+    assert rcc.perturb("x") == "x-" + rcc.PROBE and rcc.perturb("") == rcc.PROBE
+    assert rcc.perturb(True) is False and rcc.perturb(3) == 10
+    assert rcc.perturb(["a"]) == ["a", rcc.PROBE_CIDR]
+
+
+def test_usage_report_classifies_each_key():
+    paths = [("global", k) for k in ("used", "broken", "conditional", "forwarded", "dead")] + [("squid-proxy", "p")]
+    report = rcc.usage_report(
+        paths, changed={("global", "used"), ("squid-proxy", "p")}, failed={("global", "broken"): "boom"},
+        admin_refs={"conditional": {"kaapana-library-chart"}, "used": {"x"}},
+        other_refs={"forwarded": {"airflow-chart", "a", "b", "c", "d"}, "conditional": {"y"}})
+    assert report["consumed"] == [("global.used", ""), ("global.broken", "rendering fails when it changes: boom"),
+                                  ("squid-proxy.p", "")]
+    assert report["conditional"] == [("global.conditional", "read by kaapana-library-chart")]
+    assert report["forwarded"] == [("global.forwarded", "read by a, airflow-chart, b, c and 1 more")]
+    assert report["ignored"] == [("global.dead", "")]
+
+
+def test_random_lines_do_not_count_as_a_change():
+    one = 'a: 1\nsecret: "QUJD"\nname: "job-abc"\nhost: "h"\n'
+    two = 'a: 1\nsecret: "WFla"\nname: "job-xyz"\nhost: "h"\n'
+    volatile = rcc.volatile_lines([one, two])
+    assert volatile == {1: 'secret: "', 2: 'name: "'}
+    assert not rcc.render_differs(one, volatile, 'a: 1\nsecret: "Wk1O"\nname: "job-qqq"\nhost: "h"\n')
+    assert rcc.render_differs(one, volatile, 'a: 1\nsecret: "Wk1O"\nname: "job-qqq"\nhost: "other"\n')
+    assert rcc.render_differs(one, volatile, 'a: 2\nsecret: "QUJD"\nname: "job-abc"\nhost: "h"\n')
+    assert rcc.render_differs(one, volatile, 'a: 1\nsecret: "QUJD"\nnome: "job-abc"\nhost: "h"\n')
+    assert rcc.render_differs(one, volatile, one + "extra: 1\n")
+    assert rcc.volatile_lines([one, one + "x\n"]) is None
+
+
+def test_global_references_of_templates_conditions_and_extension_params(tmp_path):
+    chart = tmp_path / "c"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("name: c\nversion: 0.0.0\n")
+    (chart / "requirements.yaml").write_text("dependencies:\n- name: d\n  condition: global.cond_key\n")
+    (chart / "values.yaml").write_text("global:\n  default_key: 1\nextension_params:\n  param_key: {default: ''}\n")
+    (chart / "templates" / "a.yaml").write_text(
+        '{{ .Values.global.plain }} {{ $.Values.global.dollar }}\n{{- $global := .Values.global -}}\n'
+        '{{ $global.var_key }} {{ index $ "Values" "global" "index_key" }} {{ index .Values.global "idx2" }}\n')
+    refs = rcc.global_references(str(tmp_path))
+    assert {k: sorted(v) for k, v in refs.items()} == {
+        "plain": ["c"], "dollar": ["c"], "var_key": ["c"], "index_key": ["c"], "idx2": ["c"], "cond_key": ["c"],
+        "param_key": ["c (extension_params)"]}
+
+
+def test_unset_references_and_type_mismatches():
+    values = {"global": {"a": "1", "b": True, "c": ["x"]}}
+    assert rcc.unset_references({"a": {"x"}, "z": {"x"}, "d": {"x"}}, values, {"d"}) == ["z"]
+    assert rcc.type_mismatches(values, {"global": {"a": 1, "b": True, "c": "x", "other": 1}}) == [
+        ("global.a", "string", "int"), ("global.c", "list", "string")]
+
+
+SCRIPT = r'''
+    HELM_INSTALL_CMD="$HELM_EXECUTABLE -n $HELM_NAMESPACE install --create-namespace"
+    $HELM_INSTALL_CMD $CHART_PATH \
+    --set-string global.hostname="$DOMAIN" \
+    --set global.dev_mode=$DEV_MODE \
+    --set global.internalCidrs="{$INTERNAL_CIDR}" \
+    --set-string squid-proxy.upstreamHttpProxy="$http_proxy" \
+    --set-string global.replica_count="$REPLICA_COUNT"\
+    --name-template "$PLATFORM_NAME"
+    # --set kube-helm-chart.timeouts.helmInstallTimeout=45 \
+    helm install migration --set-string global.from_version="$FROM_VERSION"
+'''
+
+
+def test_script_interface_and_differences():
+    interface = rcc.script_interface(SCRIPT)
+    assert interface == {"global.hostname": "set-string", "global.dev_mode": "set", "global.internalCidrs": "list",
+                         "squid-proxy.upstreamHttpProxy": "set-string", "global.replica_count": "set-string"}
+    values = {"global": {"hostname": "h", "dev_mode": True, "internalCidrs": ["a"], "replica_count": "1"},
+              "squid-proxy": {"upstreamHttpProxy": ""}}
+    assert rcc.interface_differences(values, interface) == []
+    values = {"global": {"hostname": True, "dev_mode": True, "internalCidrs": "a", "extra": ""},
+              "squid-proxy": {"upstreamHttpProxy": ""}}
+    assert rcc.interface_differences(values, interface) == [
+        "the script passes global.replica_count, we do not", "we pass global.extra, the script does not",
+        "global.hostname: the script passes a string, we a bool",
+        "global.internalCidrs: the script passes a list, we a str"]
+    assert rcc.script_interface("no helm line") == {}
+
+
+# -- manifests and the server dry run --------------------------------------------------------------------------------
+def test_manifest_problems_find_empty_tags_and_non_string_env_values():
+    manifests = yaml.safe_dump_all([
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ok"}, "spec": {"template": {"spec": {
+            "containers": [{"name": "c", "image": "reg/x:1", "env": [{"name": "A", "value": "1"}]}]}}}},
+        {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "bad"}, "spec": {"template": {"spec": {
+            "initContainers": [{"name": "i", "image": "reg/x:"}],
+            "containers": [{"name": "c", "image": "reg/y:1",
+                            "env": [{"name": "N", "value": 5}, {"name": "F", "valueFrom": {}}]}]}}}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}},
+    ])
+    assert rcc.manifest_problems(manifests) == [
+        "Job/bad: container c env N is int 5, not a string",
+        "Job/bad: container i has the image 'reg/x:'",
+        "ConfigMap/None: a document without apiVersion, kind or metadata.name",
+    ]
+
+
+HELM_MAPPING_ERROR = (
+    'Error: INSTALLATION FAILED: unable to build kubernetes objects from release manifest: [resource mapping not '
+    'found for name: "cors" namespace: "admin" from "": no matches for kind "Middleware" in version '
+    '"traefik.io/v1alpha1"\nensure CRDs are installed first, resource mapping not found for name: "forbid" '
+    'namespace: "" from "": no matches for kind "ValidatingAdmissionPolicy" in version '
+    '"admissionregistration.k8s.io/v1beta1"\nensure CRDs are installed first]\n')
+
+
+def test_server_errors_are_split_into_chart_crds_and_missing_apis():
+    shipped, missing, rest = rcc.classify_server_error(HELM_MAPPING_ERROR, {("traefik.io", "Middleware")})
+    assert shipped == ["traefik.io/v1alpha1 Middleware"]
+    assert missing == ["admissionregistration.k8s.io/v1beta1 ValidatingAdmissionPolicy"]
+    assert rest == ""
+    assert rcc.classify_server_error("Error: template: boom", set()) == ([], [], "Error: template: boom")
+
+
+def test_chart_crd_kinds(tmp_path):
+    crds = tmp_path / "chart" / "charts" / "traefik" / "crds"
+    crds.mkdir(parents=True)
+    (crds / "crds.yaml").write_text(yaml.safe_dump_all([
+        {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+         "spec": {"group": "traefik.io", "names": {"kind": "Middleware"}}}, {"kind": "Other"}]))
+    assert rcc.chart_crd_kinds(str(tmp_path / "chart")) == {("traefik.io", "Middleware")}
+
+
+def test_post_renderer_drops_the_given_kinds(tmp_path):
+    renderer = rcc.write_post_renderer(str(tmp_path / "pr"), {("traefik.io/v1alpha1", "Middleware")})
+    assert os.access(renderer, os.X_OK)
+    text = yaml.safe_dump_all([{"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware", "metadata": {"name": "m"}},
+                               {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}])
+    out = subprocess.run([sys.executable, renderer], input=text.encode(), stdout=subprocess.PIPE, check=True).stdout
+    assert [d["kind"] for d in yaml.safe_load_all(out)] == ["Service"]
+
+
+# -- assembly -------------------------------------------------------------------------------------------------------
+def _chart(path, name, deps=(), extra=None, requirements_repo=True):
+    path.mkdir(parents=True)
+    (path / "Chart.yaml").write_text(
+        "apiVersion: v1\nversion: 0.0.0\nname: %s\n%s" % (name, "kaapana_type: platform\n" if extra else ""))
+    if deps:
+        lines = ["dependencies:"]
+        for dep in deps:
+            lines += ["- name: %s" % dep, "  version: 0.0.0"]
+            if requirements_repo:
+                lines.append("  repository: file://../%s" % dep)
+        (path / "requirements.yaml").write_text("\n".join(lines) + "\n")
+    (path / "templates").mkdir()
+    (path / "templates" / "t.yaml").write_text("# %s\n" % name)
+    for filename, text in (extra or {}).items():
+        (path / filename).write_text(text)
+
+
+def test_assembly_follows_the_build(tmp_path):
+    tree = tmp_path / "kaapana"
+    _chart(tree / "platforms" / "admin", "kaapana-admin-chart", deps=["sub", "lib"], extra={
+        "values.yaml": "global:\n  keep: 1\n",
+        "deployment_config.yaml": "kaapana_collections:\n- name: coll\npreinstall_extensions:\n- name: ext2\n"
+                                  "- name: ext1\n"})
+    _chart(tree / "services" / "sub", "sub", deps=["lib"])
+    _chart(tree / "services" / "lib", "lib")
+    _chart(tree / "collections" / "coll", "coll")
+    _chart(tree / "ext" / "ext1", "ext1")
+    _chart(tree / "ext" / "ext2", "ext2")
+    _chart(tree / "build" / "stale", "kaapana-admin-chart-build-output")
+    charts = rcc.index_charts(str(tree))
+    assert "kaapana-admin-chart-build-output" not in charts and charts["sub"] == str(tree / "services" / "sub")
+    info = {"version": "0.6.0-1-gabc", "branch": "develop", "timestamp": "2025-12-18T18:26:05+01:00"}
+    target = tmp_path / "out" / "kaapana-admin-chart"
+    rcc.assemble_chart(charts, "kaapana-admin-chart", str(target), info)
+    for sub in ("charts/sub", "charts/lib", "charts/sub/charts/lib"):
+        assert yaml.safe_load((target / sub / "Chart.yaml").read_text())["version"] == "0.6.0-1-gabc"
+    assert "repository:" not in (target / "requirements.yaml").read_text()
+    g = yaml.safe_load((target / "values.yaml").read_text())["global"]
+    assert g["keep"] == 1 and g["kaapana_build_version"] == "0.6.0-1-gabc"
+    assert g["kaapana_collections"] == [{"name": "coll", "version": "0.6.0-1-gabc"}]
+    assert [e["name"] for e in g["preinstall_extensions"]] == ["ext2", "ext1"]
+    assert g["platform_build_branch"] == "develop" and g["platform_last_commit_timestamp"] == info["timestamp"]
+    assert "kaapana_build_version" not in (yaml.safe_load((target / "charts" / "sub" / "values.yaml").read_text())
+                                           if (target / "charts" / "sub" / "values.yaml").exists() else {})
+
+
+def test_assembly_errors(tmp_path):
+    _chart(tmp_path / "a", "a", deps=["missing"])
+    _chart(tmp_path / "b1", "b")
+    with pytest.raises(rcc.CheckError, match="charts with the same name"):
+        _chart(tmp_path / "b2", "b")
+        rcc.index_charts(str(tmp_path))
+    charts = {"a": str(tmp_path / "a")}
+    with pytest.raises(rcc.CheckError, match="chart missing .needed by a. is not in the tree"):
+        rcc.assemble_chart(charts, "a", str(tmp_path / "out"), {"version": "1.0.0", "branch": "", "timestamp": ""})
+
+
+def test_main_reports_a_missing_tree_as_a_usage_error(tmp_path, capsys):
+    assert rcc.main(["--kaapana-repo", str(tmp_path / "nope"), "--helm", "/bin/true"]) == 2
+    assert "is not a directory" in capsys.readouterr().out
