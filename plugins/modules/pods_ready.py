@@ -135,8 +135,9 @@ notes:
   - Without O(kubeconfig) and E(K8S_AUTH_KUBECONFIG) the module uses E(KUBECONFIG), C(~/.kube/config),
     the in-cluster service account, then the MicroK8s client configuration
     C(/var/snap/microk8s/current/credentials/client.config).
-  - The API server is contacted before waiting; an unreachable server, missing credentials or a
-    missing kubeconfig fail the task at once with the server URL or the option to set.
+  - The API server is contacted before waiting; missing credentials or a missing kubeconfig fail the task
+    at once with the server URL or the option to set. A server that does not answer at all is tried again
+    for about 15 seconds (it may be restarting) before the task fails with its URL.
   - Events are read for at most 5 failing pods and logs only for containers that have run, within a
     budget of 20 seconds, so a failure is reported quickly even when logs are not reachable.
   - The module also logs its progress line to the target's syslog or journal every 30 seconds.
@@ -401,6 +402,9 @@ PROGRESS_HEARTBEAT = 5.0
 LOG_INTERVAL = 30.0
 JOB_RECHECK = 10.0
 MAX_BATCH = 20000
+# Waits before retrying the first list when the API server does not answer at all (it may be restarting):
+# about 15 s in all before "cannot reach the Kubernetes API server".
+STARTUP_RETRY_DELAYS = (1, 2, 4, 8)
 
 
 def argument_spec():
@@ -494,6 +498,8 @@ class PodsReady:
         self._progress_changes = None
         self._progress_warned = False
         self._logged = self.t0
+        self.startup_retries = 0
+        self.sleep = time.sleep
 
     # -- API calls -----------------------------------------------------------------------
 
@@ -657,14 +663,22 @@ class PodsReady:
         # Everything that can fail for reasons of configuration fails here, before any waiting.
         existing = None
         versions = {}
-        try:
-            existing = self.list_namespaces()
-            versions = {}
-            for scope in (self.scopes if self.scopes is not None else [None]):
-                items, versions[scope] = self.list_scope(scope)
-                self.tracker.resync(scope, items, self.clock())
-        except API_ERRORS as exc:
-            self.finish_error(describe_api_error(exc, self.host))
+        delays = list(STARTUP_RETRY_DELAYS)
+        while True:
+            try:
+                existing = self.list_namespaces()
+                versions = {}
+                for scope in (self.scopes if self.scopes is not None else [None]):
+                    items, versions[scope] = self.list_scope(scope)
+                    self.tracker.resync(scope, items, self.clock())
+                break
+            except API_ERRORS as exc:
+                # No answer at all (connection refused/reset, timeout) may be an API server that is restarting:
+                # a few seconds of retries, then the clear error. Any HTTP answer (401, 403, ...) fails at once.
+                if getattr(exc, 'status', None) or not delays:
+                    self.finish_error(describe_api_error(exc, self.host))
+                self.startup_retries += 1
+                self.sleep(delays.pop(0))
         if existing is not None:
             self.tracker.set_namespaces(existing)
             for name in self.scopes or []:

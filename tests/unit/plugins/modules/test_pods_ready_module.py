@@ -275,10 +275,46 @@ def test_forbidden_watch_fails():
     assert res['msg'].startswith('watching pods failed: forbidden by the Kubernetes API server at https://fake:6443')
 
 
-def test_unreachable_at_start_fails_before_waiting():
+def test_unreachable_at_start_fails_before_waiting(monkeypatch):
+    slept = []
+    monkeypatch.setattr(M.time, 'sleep', slept.append)
     core = FakeCore({'ns': []}, namespaces=OSError('Connection refused'))
     res = run({'namespaces': ['ns'], 'timeout': 300}, core, expect_fail=True)
     assert res['msg'] == 'cannot reach the Kubernetes API server at https://fake:6443: Connection refused'
+    # a few seconds of retries (the API server may be restarting), then the error; no waiting for the timeout
+    assert slept == [1, 2, 4, 8] and core.calls == [('namespaces',)] * 5
+
+
+class FlakyNamespaces(FakeCore):
+    """An API server that refuses the first connections (restarting) and then answers."""
+
+    def __init__(self, failures, *args, **kw):
+        super(FlakyNamespaces, self).__init__(*args, **kw)
+        self.failures = failures
+
+    def list_namespace(self, **kw):
+        if self.failures:
+            self.failures -= 1
+            self._count(('namespaces',))
+            raise OSError('Connection refused')
+        return super(FlakyNamespaces, self).list_namespace(**kw)
+
+
+def test_api_server_restarting_at_start_is_waited_for(monkeypatch):
+    slept = []
+    monkeypatch.setattr(M.time, 'sleep', slept.append)
+    core = FlakyNamespaces(2, {'ns': [('5', [pod('a')])]})
+    res = run({'namespaces': ['ns'], 'timeout': 300}, core)
+    assert res['ready'] == 1 and slept == [1, 2]
+
+
+def test_http_errors_at_start_are_not_retried(monkeypatch):
+    slept = []
+    monkeypatch.setattr(M.time, 'sleep', slept.append)
+    core = FakeCore({'ns': [ApiError(401, 'Unauthorized')]})
+    res = run({'namespaces': ['ns'], 'timeout': 300}, core, expect_fail=True)
+    assert res['msg'].startswith('watching pods failed') or 'https://fake:6443' in res['msg']
+    assert slept == []
 
 
 def test_namespace_list_forbidden_is_tolerated_and_missing_namespace_warned():
