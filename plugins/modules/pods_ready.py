@@ -137,7 +137,7 @@ notes:
     C(/var/snap/microk8s/current/credentials/client.config).
   - The API server is contacted before waiting; missing credentials or a missing kubeconfig fail the task
     at once with the server URL or the option to set. A server that does not answer at all is tried again
-    for about 15 seconds (it may be restarting) before the task fails with its URL.
+    for about 60 seconds (it may be restarting), never past O(timeout), before the task fails with its URL.
   - Events are read for at most 5 failing pods and logs only for containers that have run, within a
     budget of 20 seconds, so a failure is reported quickly even when logs are not reachable.
   - The module also logs its progress line to the target's syslog or journal every 30 seconds.
@@ -402,9 +402,10 @@ PROGRESS_HEARTBEAT = 5.0
 LOG_INTERVAL = 30.0
 JOB_RECHECK = 10.0
 MAX_BATCH = 20000
-# Waits before retrying the first list when the API server does not answer at all (it may be restarting):
-# about 15 s in all before "cannot reach the Kubernetes API server".
-STARTUP_RETRY_DELAYS = (1, 2, 4, 8)
+# Waits before retrying the first list when the API server does not answer at all (it may be restarting,
+# which takes half a minute on a busy node): about 60 s in all, never past the timeout, before
+# "cannot reach the Kubernetes API server".
+STARTUP_RETRY_DELAYS = (1, 2, 4, 8, 15, 15, 15)
 
 
 def argument_spec():
@@ -675,7 +676,7 @@ class PodsReady:
             except API_ERRORS as exc:
                 # No answer at all (connection refused/reset, timeout) may be an API server that is restarting:
                 # a few seconds of retries, then the clear error. Any HTTP answer (401, 403, ...) fails at once.
-                if getattr(exc, 'status', None) or not delays:
+                if getattr(exc, 'status', None) or not delays or self.clock() + delays[0] > self.deadline:
                     self.finish_error(describe_api_error(exc, self.host))
                 self.startup_retries += 1
                 self.sleep(delays.pop(0))

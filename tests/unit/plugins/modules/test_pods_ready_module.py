@@ -282,7 +282,15 @@ def test_unreachable_at_start_fails_before_waiting(monkeypatch):
     res = run({'namespaces': ['ns'], 'timeout': 300}, core, expect_fail=True)
     assert res['msg'] == 'cannot reach the Kubernetes API server at https://fake:6443: Connection refused'
     # a few seconds of retries (the API server may be restarting), then the error; no waiting for the timeout
-    assert slept == [1, 2, 4, 8] and core.calls == [('namespaces',)] * 5
+    assert slept == [1, 2, 4, 8, 15, 15, 15] and core.calls == [('namespaces',)] * 8
+
+
+def test_unreachable_at_start_retries_no_longer_than_the_timeout(monkeypatch):
+    slept = []
+    monkeypatch.setattr(M.time, 'sleep', slept.append)
+    core = FakeCore({'ns': []}, namespaces=OSError('Connection refused'))
+    res = run({'namespaces': ['ns'], 'timeout': 0}, core, expect_fail=True)
+    assert res['msg'].startswith('cannot reach the Kubernetes API server') and slept == []
 
 
 class FlakyNamespaces(FakeCore):
