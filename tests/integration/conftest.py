@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.lab import controlplane
+from tests.lab import controlplane, registry
 from tests.lab.cli import status as lab_status
 from tests.lab.config import CONFIG, ROOT
 from tests.lab.procs import ProcessTable
@@ -32,6 +32,14 @@ class Lab:
 
     def restart_apiserver(self):
         controlplane.restart_apiserver(self.cfg, ProcessTable(self.cfg.state))
+
+    def stop_registry(self):
+        ProcessTable(self.cfg.state).stop("registry")
+
+    def start_registry(self):
+        procs = ProcessTable(self.cfg.state)
+        procs.start("registry", registry.argv(self.cfg))
+        controlplane.wait_for(lambda: registry.healthy(self.cfg), "registry", 30, procs, "registry")
 
     def env(self):
         """Environment for ansible-playbook / helm runs against the lab from the host."""
@@ -63,3 +71,88 @@ def lab():
     if started and not os.environ.get("KAAPANA_LAB_KEEP"):
         res = _lab_cli("down")
         assert res.returncode == 0, "lab down left something behind"
+
+
+def _bad_input_rows(terminalreporter):
+    """(case, outcome, message, no change) of every test that recorded the user property `bad_input`
+    (tests/integration/test_bad_input.py), in the order of its case list."""
+    rows = []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "bad_input":
+                    rows.append(dict(value, outcome=report.outcome))
+    return sorted(rows, key=lambda row: row["index"])
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The bad-input table: case, the first message line naming the variable, 'no change' verified; also written
+    as markdown to tests/output/bad_input.md. Then the reliability table (tests/output/reliability.md)."""
+    _write_reliability_table(terminalreporter)
+    rows = _bad_input_rows(terminalreporter)
+    if not rows:
+        return
+    width = max(len(row["case"]) for row in rows)
+    terminalreporter.section("bad input: %d cases" % len(rows))
+    terminalreporter.write_line("%-*s  %-6s  %-9s  %s" % (width, "case", "test", "no change", "message"))
+    for row in rows:
+        terminalreporter.write_line("%-*s  %-6s  %-9s  %s" % (width, row["case"], row["outcome"],
+                                                             "yes" if row["no_change"] else "NO",
+                                                             row["message"] or "(no line names the variable)"))
+    lines = ["# Bad input rejected before any change (site.yml)", "",
+             "| case | test | message (first line naming the variable) | no change verified |", "|---|---|---|---|"]
+    for row in rows:
+        lines.append("| %s | %s | %s | %s |" % (row["case"], row["outcome"],
+                                                (row["message"] or "(no line names the variable)").replace("|", "\\|"),
+                                                "yes" if row["no_change"] else "no"))
+    out_dir = os.path.join(ROOT, "tests", "output")
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "bad_input.md"), "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    terminalreporter.write_line("written to %s" % os.path.join(out_dir, "bad_input.md"))
+
+
+# The reliability and security suite (issue 8) marks its tests with
+# @pytest.mark.reliability("area", "what is proven"); the run ends with a table of them.
+def pytest_configure(config):
+    config.addinivalue_line("markers", "reliability(area, check): part of the reliability/security results table")
+
+
+@pytest.fixture(autouse=True)
+def _reliability_row(request):
+    marker = request.node.get_closest_marker("reliability")
+    if marker is not None:
+        request.node.user_properties.append(("reliability", {"area": marker.args[0], "check": marker.args[1],
+                                                             "test": request.node.nodeid}))
+    yield
+
+
+def _reliability_rows(terminalreporter):
+    rows = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for name, value in getattr(report, "user_properties", ()):
+                if name != "reliability":
+                    continue
+                row = rows.setdefault(value["test"], dict(value, outcome="passed"))
+                if report.outcome != "passed":
+                    row["outcome"] = report.outcome if report.when == "call" else "error"
+    return sorted(rows.values(), key=lambda r: (r["area"], r["test"]))
+
+
+def _write_reliability_table(terminalreporter):
+    rows = _reliability_rows(terminalreporter)
+    if not rows:
+        return
+    terminalreporter.section("reliability and security: %d checks" % len(rows))
+    width = max(len(r["area"]) for r in rows)
+    for row in rows:
+        terminalreporter.write_line("%-*s  %-7s  %s" % (width, row["area"], row["outcome"], row["check"]))
+    lines = ["# Reliability and security checks", "", "| area | result | check | test |", "|---|---|---|---|"]
+    lines += ["| %s | %s | %s | `%s` |" % (r["area"], r["outcome"], r["check"], r["test"]) for r in rows]
+    out_dir = os.path.join(ROOT, "tests", "output")
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "reliability.md"), "w") as handle:
+        handle.write("\n".join(lines) + "\n")

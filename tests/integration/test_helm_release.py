@@ -267,6 +267,7 @@ def test_install_noop_value_change_and_check_mode(lab, it_chart, ns, env, tmp_pa
     assert configmap(lab, ns, "demo-config")["data"]["message"] == "two"
 
 
+@pytest.mark.reliability('faults', 'helm_release recovers a release stuck in pending-upgrade')
 def test_pending_upgrade_is_recovered(lab, it_chart, ns, env, tmp_path):
     for message in ("one", "two"):
         res, _proc = run_task(lab, tmp_path, env, "kaapana.platform.helm_release",
@@ -331,6 +332,7 @@ def test_uninstall_with_and_without_hooks(lab, it_chart, ns, env, tmp_path):
     assert res["changed"] is False and len(res["commands"]) == 1 and " get all " in res["commands"][0]
 
 
+@pytest.mark.reliability('secrets', 'a wrong registry password fails clearly and never appears in output')
 def test_wrong_registry_password_fails_clearly_without_leaking(lab, it_chart, ns, env, tmp_path):
     wrong = "wrong-" + uuid.uuid4().hex
     args = release_args(lab, it_chart, ns, registry={"username": lab.registry_user, "password": wrong})

@@ -22,6 +22,7 @@ from tests.integration.platform_scenario import run_platform_scenario
 
 @pytest.mark.lab
 @pytest.mark.slow
+@pytest.mark.reliability('data safety', 'purge only with both purge variables; a confirmed purge deletes PVCs and data (Molecule platform)')
 def test_molecule_platform_scenario(lab):
     run = run_platform_scenario(lab)
     assert run.proc.returncode == 0, "molecule test -s platform failed:\n" + run.output
@@ -90,6 +91,7 @@ def test_two_main_hosts_fail_before_any_change(tmp_path):
         assert task not in output, output
 
 
+@pytest.mark.reliability('data safety', 'purge with a wrong kaapana_purge_confirm fails before anything is uninstalled')
 def test_purge_confirmation_mismatch_fails_before_anything_is_uninstalled(tmp_path):
     proc = run_role(tmp_path, _merged(kaapana_purge_data=True, kaapana_purge_confirm="kaapana.example.com"),
                     tasks_from="undeploy")

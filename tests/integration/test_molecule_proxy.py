@@ -37,6 +37,7 @@ CONTAINERD_ENV = '/var/snap/microk8s/current/args/containerd-env'
 
 
 @pytest.mark.slow
+@pytest.mark.reliability('data safety', '/etc/environment content not managed by the collection preserved byte for byte (Molecule proxy)')
 def test_molecule_proxy_scenario(lab):
     proc = subprocess.run(["bash", "scripts/molecule.sh", "proxy"], cwd=ROOT, env=lab.env(),
                           capture_output=True, text=True, timeout=1800, check=False)

@@ -292,6 +292,7 @@ def test_min_pods_catches_an_empty_namespace(lab, tmp_path, namespaces):
 
 
 @pytest.mark.lab
+@pytest.mark.reliability('faults', 'kube-apiserver restarted during a pods_ready wait: the wait succeeds')
 def test_apiserver_restart_during_the_wait_does_not_fail_it(lab, tmp_path, namespaces):
     if not hasattr(lab, 'restart_apiserver'):
         pytest.skip('the lab fixture offers no restart_apiserver()')

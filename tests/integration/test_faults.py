@@ -1,0 +1,232 @@
+"""Faults during real runs, and the re-run that must converge afterwards: a node container stopped during
+the multi-node join, the OCI registry down during the chart pull, the controller killed during
+`helm install` and during the readiness wait, kube-apiserver restarted during the wait, and a platform
+release left in pending-upgrade."""
+import base64
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.integration.nodes import node_containers, node_exec, podman, run_playbook, write_inventory
+from tests.lab.config import ROOT
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+NODES = ["flt-main", "flt-worker"]
+PLATFORM_NAMESPACES = ["admin", "services", "extensions"]
+
+
+def _group_vars(lab):
+    return {
+        "kaapana_registry_url": "%s/charts" % lab.registry,
+        "kaapana_registry_username": lab.registry_user,
+        "kaapana_registry_password": lab.registry_password(),
+        "kaapana_platform_name": "kaapana-admin-chart",
+        "kaapana_platform_version": "0.6.0-lab",
+        "kaapana_plain_http": True,
+        "kaapana_domain": "kaapana.faults.lab.internal",
+        "kaapana_proxy_reboot": False,
+        "kaapana_microk8s_dns_servers": [lab.cfg.gateway],
+        "kaapana_keycloak_admin_password": "Fault-Keycloak-1!",
+        "kaapana_platform_wait_timeout": 300,
+        "kaapana_platform_wait_settle": 3,
+        "kaapana_platform_wait_progress_interval": 3,
+    }
+
+
+def _slow(hook=0, pods=0):
+    """Chart values that slow the fixture down: the pre-install hook Job and the platform pods finish
+    that many seconds after they are scheduled (KWOK stage kwok.test/ready-after)."""
+    values = {}
+    if hook:
+        values["hookPodAnnotations"] = {"preInstall": {"kwok.test/ready-after": str(hook)}}
+    if pods:
+        values["podAnnotations"] = {"kwok.test/ready-after": str(pods)}
+    return {"kaapana_platform_extra_values": values}
+
+
+class Streamed:
+    """ansible-playbook in the background; calls `action` once when a stdout line matches `trigger`."""
+
+    def __init__(self, lab, playbook, inventory, extra_vars=None, trigger=None, action=None):
+        argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
+                os.path.join(ROOT, playbook)]
+        if extra_vars:
+            argv += ["-e", json.dumps(extra_vars)]
+        env = dict(lab.env(), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+        self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, start_new_session=True)
+        self.lines = []
+        self.fired = threading.Event()
+        self.trigger, self.action = trigger, action
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if self.trigger and not self.fired.is_set() and self.trigger in line:
+                self.fired.set()
+                self.action(self)
+
+    def kill(self):
+        """What a lost controller looks like: the whole ansible-playbook process group gets SIGKILL."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def wait(self, timeout=900):
+        rc = self.proc.wait(timeout=timeout)
+        self.reader.join(timeout=30)
+        return rc, "".join(self.lines)
+
+
+def _pods(lab, namespace):
+    out = lab.kubectl_run("-n", namespace, "get", "pods", "-o", "json", check=False)
+    return [p for p in json.loads(out.stdout)["items"] if not p["metadata"].get("deletionTimestamp")] \
+        if out.returncode == 0 else []
+
+
+def _not_ready(lab):
+    bad = []
+    for ns in PLATFORM_NAMESPACES:
+        pods = _pods(lab, ns)
+        if not pods:
+            bad.append("%s: no pods" % ns)
+        for pod in pods:
+            if pod["status"].get("phase") != "Succeeded" and not all(
+                    c["ready"] for c in pod["status"].get("containerStatuses", [{"ready": False}])):
+                bad.append("%s/%s" % (ns, pod["metadata"]["name"]))
+    return bad
+
+
+def _release_status(lab, name="kaapana-admin-chart", namespace="default"):
+    out = lab.kubectl_run("-n", namespace, "get", "secret", "-l", "owner=helm,name=%s" % name, "-o", "json").stdout
+    items = json.loads(out)["items"]
+    if not items:
+        return None
+    return max(items, key=lambda s: int(s["metadata"]["labels"]["version"]))["metadata"]["labels"]["status"]
+
+
+def _wait_for(check, what, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@pytest.fixture(scope="module")
+def faults(lab, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("faults")
+    with node_containers(lab, NODES) as names:
+        inv = write_inventory(tmp / "hosts.yml", names[:1], names[1:], group_vars=_group_vars(lab))
+        yield {"inventory": inv}
+        run_playbook(lab, "playbooks/undeploy.yml", inv, extra_args=["-e", "kaapana_undeploy_nuke_pods=true"])
+
+
+@pytest.mark.reliability('faults', 'node container stopped during the multi-node join: clear UNREACHABLE error; re-run after restart converges')
+def test_node_stopped_during_join_is_unreachable_and_a_rerun_converges(lab, faults):
+    def stop_worker(_run):
+        podman(lab, "stop", "-t", "0", NODES[1])
+
+    run = Streamed(lab, "playbooks/prepare_nodes.yml", faults["inventory"],
+                   trigger="Make a join token for %s" % NODES[1], action=stop_worker)
+    rc, out = run.wait()
+    assert run.fired.is_set(), out[-3000:]
+    assert rc != 0, out[-3000:]
+    assert "UNREACHABLE" in out and NODES[1] in out.split("UNREACHABLE")[0].splitlines()[-1], out[-3000:]
+    podman(lab, "start", NODES[1])
+    node_exec(lab, NODES[1], "systemctl", "is-system-running", "--wait", check=False)
+    res = run_playbook(lab, "playbooks/prepare_nodes.yml", faults["inventory"])
+    assert res.returncode == 0, res.stdout[-5000:]
+    nodes = json.loads(lab.kubectl_run("get", "nodes", "-o", "json").stdout)["items"]
+    ready = {n["metadata"]["name"]: any(c["type"] == "Ready" and c["status"] == "True"
+                                        for c in n["status"].get("conditions", [])) for n in nodes}
+    assert ready.get(NODES[0]) and ready.get(NODES[1]), ready
+
+
+@pytest.mark.reliability('faults', 'OCI registry down during the chart pull: retried 3 times, then a clear failure; no release created')
+def test_registry_down_during_chart_pull_retries_then_fails_clearly(lab, faults):
+    lab.stop_registry()
+    try:
+        res = run_playbook(lab, "playbooks/deploy.yml", faults["inventory"])
+    finally:
+        lab.start_registry()
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert "gave up after 4 attempts" in out and lab.registry in out, out[-4000:]
+    assert _release_status(lab) is None, "a release was created although the chart could not be pulled"
+
+
+@pytest.mark.reliability('faults', 'controller and helm killed during helm install (pending-install): re-run converges')
+def test_killed_during_helm_install_then_rerun_converges(lab, faults):
+    def kill_during_install(run):
+        # helm install is blocked in the slow pre-install hook: take the controller and helm down together
+        _wait_for(lambda: _release_status(lab) == "pending-install", "helm install to start", 120)
+        run.kill()
+        node_exec(lab, NODES[0], "pkill", "-9", "-f", "helm (upgrade|install)", check=False)
+
+    run = Streamed(lab, "playbooks/deploy.yml", faults["inventory"], extra_vars=_slow(hook=60),
+                   trigger="Install the platform chart", action=kill_during_install)
+    rc, out = run.wait()
+    assert run.fired.is_set(), out[-4000:]
+    assert rc != 0
+    assert _release_status(lab) == "pending-install"
+    res = run_playbook(lab, "playbooks/deploy.yml", faults["inventory"])
+    assert res.returncode == 0, res.stdout[-5000:]
+    assert _release_status(lab) == "deployed"
+    assert not _not_ready(lab), _not_ready(lab)
+
+
+@pytest.mark.reliability('faults', 'killed during the readiness wait, re-run converges while kube-apiserver restarts mid-wait')
+def test_killed_during_readiness_wait_then_rerun_survives_an_apiserver_restart(lab, faults):
+    res = run_playbook(lab, "playbooks/undeploy.yml", faults["inventory"])
+    assert res.returncode == 0, res.stdout[-4000:]
+    run = Streamed(lab, "playbooks/deploy.yml", faults["inventory"], extra_vars=_slow(pods=45),
+                   trigger="Show the progress of the platform's pods", action=lambda r: r.kill())
+    rc, out = run.wait()
+    assert run.fired.is_set() and rc != 0, out[-4000:]
+    assert _not_ready(lab), "the pods were ready already: the kill did not happen during the wait"
+
+    def restart_apiserver(_run):
+        lab.restart_apiserver()
+
+    rerun = Streamed(lab, "playbooks/deploy.yml", faults["inventory"], extra_vars=_slow(pods=45),
+                     trigger="Show the progress of the platform's pods", action=restart_apiserver)
+    rc, out = rerun.wait()
+    assert rerun.fired.is_set(), out[-4000:]
+    assert rc == 0, out[-5000:]
+    assert not _not_ready(lab), _not_ready(lab)
+
+
+def _force_status(lab, status, name="kaapana-admin-chart", namespace="default"):
+    """Rewrite the newest release revision as if helm had died in the middle of an upgrade."""
+    items = json.loads(lab.kubectl_run("-n", namespace, "get", "secret", "-l", "owner=helm,name=%s" % name,
+                                       "-o", "json").stdout)["items"]
+    newest = max(items, key=lambda s: int(s["metadata"]["labels"]["version"]))
+    release = json.loads(gzip.decompress(base64.b64decode(base64.b64decode(newest["data"]["release"]))))
+    release["info"]["status"] = status
+    newest["data"]["release"] = base64.b64encode(base64.b64encode(gzip.compress(json.dumps(release).encode()))).decode()
+    newest["metadata"]["labels"]["status"] = status
+    lab.kubectl_run("-n", namespace, "replace", "-f", "-", input_text=json.dumps(newest))
+
+
+@pytest.mark.reliability('faults', 'platform release left in pending-upgrade is recovered by the next deploy')
+def test_release_left_in_pending_upgrade_is_recovered_by_the_next_run(lab, faults):
+    _force_status(lab, "pending-upgrade")
+    assert _release_status(lab) == "pending-upgrade"
+    res = run_playbook(lab, "playbooks/deploy.yml", faults["inventory"])
+    assert res.returncode == 0, res.stdout[-5000:]
+    assert "pending-upgrade" in res.stdout  # the role reports the recovery
+    assert _release_status(lab) == "deployed"
+    assert not _not_ready(lab), _not_ready(lab)
