@@ -803,60 +803,6 @@ def parse_pull_digest(text):
 
 
 # --------------------------------------------------------------------------------------
-# Registry credentials
-# --------------------------------------------------------------------------------------
-
-
-def registry_config_path(environ=None):
-    """Where helm keeps registry credentials (same resolution as helm's helmpath)."""
-    environ = os.environ if environ is None else environ
-    if environ.get("HELM_REGISTRY_CONFIG"):
-        return environ["HELM_REGISTRY_CONFIG"]
-    if environ.get("HELM_CONFIG_HOME"):
-        return os.path.join(environ["HELM_CONFIG_HOME"], "registry", "config.json")
-    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(base, "helm", "registry", "config.json")
-
-
-def stored_credentials_state(config, host, username, password):
-    """Compare the credentials helm stored for host with the given ones.
-
-    Returns ``missing`` (nothing stored), ``different`` (stored for another user/password),
-    ``same`` or ``unknown`` (kept by a credential helper; cannot tell).
-    """
-    config = config or {}
-    auths = config.get("auths") or {}
-    entry = None
-    for key in (host, "http://" + host, "https://" + host):
-        if key in auths:
-            entry = auths[key]
-            break
-    if entry is None:
-        if config.get("credsStore") or host in (config.get("credHelpers") or {}):
-            return "unknown"
-        return "missing"
-    stored = entry.get("auth")
-    if stored:
-        try:
-            user, _sep, secret = to_text(base64.b64decode(stored)).partition(":")
-        except (binascii.Error, TypeError, ValueError):
-            return "different"
-    else:
-        user, secret = entry.get("username"), entry.get("password")
-        if not user and not secret:
-            return "unknown" if entry.get("identitytoken") else "missing"
-    return "same" if (user == username and secret == password) else "different"
-
-
-def read_registry_config(path):
-    try:
-        with open(path, "rb") as handle:
-            return json.loads(to_text(handle.read()) or "{}")
-    except (OSError, IOError, ValueError):
-        return {}
-
-
-# --------------------------------------------------------------------------------------
 # Error classification
 # --------------------------------------------------------------------------------------
 
@@ -1320,18 +1266,14 @@ class ReleaseManager:
         has_creds = bool(self.registry.get("username") and self.registry.get("password"))
         if self.registry.get("host"):
             host = self.registry["host"]
-        logged_in = False
         if source == "oci" and has_creds and host:
-            state = stored_credentials_state(read_registry_config(registry_config_path()), host,
-                                             self.registry["username"], self.registry["password"])
-            if state in ("missing", "different"):
-                self.login(host)
-                logged_in = True
+            # The credentials live for this run only: helm keeps what it logs in with in a registry configuration
+            # in the module's private temporary directory, removed when the module ends, never in ~/.config/helm
+            # (it stores user:password there, merely base64-encoded).
+            self.runner.environ["HELM_REGISTRY_CONFIG"] = os.path.join(self.tmpdir, "helm-registry-config.json")
+            self.login(host)
         argv = cmd_pull(ref, dest, self.p.get("chart_version"), self.p.get("repo_url"), self.p.get("plain_http"))
         rc, out, err = self._run_retrying(argv, "pull", host)
-        if rc != 0 and source == "oci" and is_auth_error(err) and has_creds and not logged_in:
-            self.login(host)
-            rc, out, err = self._run_retrying(argv, "pull", host)
         self._fail_on(rc, err, "pull", host=host)
         archives = [f for f in os.listdir(dest) if f.endswith(".tgz")]
         if len(archives) != 1:

@@ -35,9 +35,9 @@ description:
     itself when no earlier deployed revision is left), then upgraded if it still differs. A C(failed) release is
     upgraded, or with O(atomic=true) rolled back to its last deployed revision first. The result says in
     RV(recovered) what was done.
-  - B(Registry login.) With O(registry), C(helm registry login --password-stdin) runs only when helm has no stored
-    credentials for the registry, stored ones for another user or password, or when the registry refuses the pull
-    (401/403). The password never appears on the command line, in RV(commands) or in messages.
+  - B(Registry login.) With O(registry), C(helm registry login --password-stdin) runs before the pull, into a
+    registry configuration that lives only as long as the module run, so no credential is left on the host. The
+    password never appears on the command line, in RV(commands), in messages or in a file that outlives the run.
   - Check mode makes no change (it still reads the release and pulls the chart) and reports in RV(changes) what
     would be done. Diff mode shows the values diff and the manifest diff (C(helm template) of the desired chart
     against the manifest of the deployed release, which is what C(helm get manifest) prints) when something changes.
@@ -139,8 +139,11 @@ options:
     default: 3
   registry:
     description:
-      - Credentials for the OCI registry of O(chart_ref). Stored by helm in its registry configuration
-        (E(HELM_REGISTRY_CONFIG), by default C(~/.config/helm/registry/config.json)) on the first login.
+      - Credentials for the OCI registry of O(chart_ref), used for this run only. Each run logs in (password on
+        standard input) to a helm registry configuration in the module's private temporary directory, removed
+        when the module ends, so the credentials are never stored on the host (helm would otherwise keep them,
+        base64-encoded, in C(~/.config/helm/registry/config.json)). Without this option helm uses the registry
+        configuration it finds (E(HELM_REGISTRY_CONFIG) or its default).
     type: dict
     suboptions:
       username:

@@ -462,35 +462,6 @@ def test_parse_pull_digest():
 
 
 # ---------------------------------------------------------------------------------------
-# registry credentials
-# ---------------------------------------------------------------------------------------
-
-def test_registry_config_path():
-    assert h.registry_config_path({"HELM_REGISTRY_CONFIG": "/x.json"}) == "/x.json"
-    assert h.registry_config_path({"HELM_CONFIG_HOME": "/c"}) == "/c/registry/config.json"
-    assert h.registry_config_path({"XDG_CONFIG_HOME": "/x"}) == "/x/helm/registry/config.json"
-    assert h.registry_config_path({}).endswith(os.path.join(".config", "helm", "registry", "config.json"))
-
-
-def test_stored_credentials_state():
-    auth = base64.b64encode(b"user:pw").decode()
-    config = {"auths": {"10.89.0.1:5000": {"auth": auth}}}
-    assert h.stored_credentials_state(config, "10.89.0.1:5000", "user", "pw") == "same"
-    assert h.stored_credentials_state(config, "10.89.0.1:5000", "user", "other") == "different"
-    assert h.stored_credentials_state(config, "other:5000", "user", "pw") == "missing"
-    assert h.stored_credentials_state({}, "h", "u", "p") == "missing"
-    assert h.stored_credentials_state({"credsStore": "pass"}, "h", "u", "p") == "unknown"
-    assert h.stored_credentials_state({"auths": {"https://h": {"username": "u", "password": "p"}}}, "h", "u", "p") == "same"
-
-
-def test_read_registry_config(tmp_path):
-    assert h.read_registry_config(str(tmp_path / "missing.json")) == {}
-    path = tmp_path / "config.json"
-    path.write_text('{"auths": {}}')
-    assert h.read_registry_config(str(path)) == {"auths": {}}
-
-
-# ---------------------------------------------------------------------------------------
 # error classification
 # ---------------------------------------------------------------------------------------
 

@@ -300,13 +300,24 @@ def registry_config(tmp_path, monkeypatch):
     return path
 
 
-def test_oci_noop_with_stored_credentials_is_two_calls(run_helm_module, registry_config):
+def test_oci_noop_logs_in_with_a_private_registry_config_of_this_run(run_helm_module, registry_config):
+    # Credentials stored by an earlier login in the user's helm config are not used, and nothing is written there:
+    # the login goes to a registry config in the module's temporary directory.
     auth = base64.b64encode(("kaapana-lab:" + SECRET).encode()).decode()
     registry_config.write_text(json.dumps({"auths": {"10.89.0.1:5000": {"auth": auth}}}))
-    res, helm, out = run_helm_module(helm_release.main, oci_args(), [status(), (["pull", OCI], 0, _pull, "")])
-    assert res["changed"] is False and len(res["commands"]) == 2
+    before = registry_config.read_text()
+    res, helm, out = run_helm_module(helm_release.main, oci_args(), [
+        status(),
+        ok(["registry", "login", "10.89.0.1:5000"], "Login Succeeded\n"),
+        (["pull", OCI], 0, _pull, ""),
+    ])
+    assert res["changed"] is False and len(res["commands"]) == 3
     assert res["oci_digest"] == "sha256:" + "b" * 64
-    assert "--plain-http" in helm.calls[1]["argv"] and "--version" in helm.calls[1]["argv"]
+    private = helm.calls[1]["env"]["HELM_REGISTRY_CONFIG"]
+    assert private != str(registry_config) and private == helm.calls[2]["env"]["HELM_REGISTRY_CONFIG"]
+    assert "HELM_REGISTRY_CONFIG" not in helm.calls[0]["env"]
+    assert registry_config.read_text() == before
+    assert "--plain-http" in helm.calls[2]["argv"] and "--version" in helm.calls[2]["argv"]
     assert SECRET not in out
 
 
@@ -321,18 +332,6 @@ def test_oci_logs_in_when_credentials_are_missing(run_helm_module, registry_conf
     assert login["data"] == SECRET and SECRET not in " ".join(login["argv"])
     assert "--password-stdin" in login["argv"] and "--plain-http" in login["argv"]
     assert res["changed"] is True and SECRET not in out
-
-
-def test_oci_logs_in_only_after_a_refusal_when_state_is_unknown(run_helm_module, registry_config):
-    registry_config.write_text(json.dumps({"credsStore": "secretservice"}))
-    res, helm, _out = run_helm_module(helm_release.main, oci_args(), [
-        NOT_FOUND,
-        (["pull", OCI], 1, "", "Error: failed to authorize: failed to fetch oauth token: basic credential not found\n"),
-        ok(["registry", "login", "10.89.0.1:5000"], "Login Succeeded\n"),
-        (["pull", OCI], 0, _pull, ""),
-        ok(["install", "demo"], release_json()),
-    ])
-    assert res["changed"] is True
 
 
 def test_wrong_password_fails_clearly_without_leaking(run_helm_module, registry_config):
