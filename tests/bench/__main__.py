@@ -1,16 +1,18 @@
 """make bench: side-by-side benchmarks on the lab, printed with ratios and saved under bench/results/.
 
 Environment: BENCH_POD_SIZES (default 100,1000,3000), BENCH_HELM_REPEATS (default 3),
-BENCH_ONLY (pods|helm)."""
+BENCH_SITE_NODES (default 1,3,6), BENCH_POD_TOOLS (default: all three), BENCH_ONLY (pods|helm|site; comma-separated)."""
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from tests.bench import helm as helm_bench
 from tests.bench import pods as pods_bench
+from tests.bench import site as site_bench
 from tests.bench.common import ratio
 from tests.lab.cli import status as lab_status
 from tests.lab.config import CONFIG, ROOT
@@ -55,6 +57,21 @@ def helm_table(results):
     return summary
 
 
+def site_table(results):
+    log("\n== site.yml on 1/3/6 lab nodes (goals: re-run <= 25 % of the first run, <= 10 % per added node) ==")
+    log("%-6s %9s %9s %8s %s" % ("nodes", "first s", "rerun s", "changed", "ok"))
+    for r in results:
+        log("%-6d %9.1f %9.1f %8d %s" % (r["nodes"], r["first_s"], r["rerun_s"], r["rerun_changed"],
+                                        r["first_ok"] and r["rerun_ok"]))
+    s = site_bench.summary(results)
+    for n, share in sorted(s["rerun_share"].items()):
+        log("  %d node(s): re-run takes x%.2f of the first run (%s)" % (n, share, "ok" if share <= 0.25 else "MISSED"))
+    for n, extra in sorted(s["per_added_node"].items()):
+        log("  %d nodes: each added node costs +%.1f %% of the 1-node run (%s)" % (
+            n, extra * 100, "ok" if extra <= 0.10 else "MISSED"))
+    return s
+
+
 def chart(data, path):
     try:
         import matplotlib
@@ -63,7 +80,7 @@ def chart(data, path):
     except ImportError:
         log("matplotlib is not installed: no PNG written")
         return
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4))
     pods = data.get("pods") or []
     for tool in pods_bench.TOOLS:
         rows = sorted((r for r in pods if r["tool"] == tool and r["delay_s"] is not None), key=lambda r: r["pods"])
@@ -73,6 +90,11 @@ def chart(data, path):
     helm = data.get("helm_summary") or {}
     axes[1].bar(list(helm), [helm[t]["wall_s"] for t in helm])
     axes[1].set(title="helm no-op run (median)", ylabel="seconds")
+    site = data.get("site") or []
+    axes[2].plot([r["nodes"] for r in site], [r["first_s"] for r in site], marker="o", label="first run")
+    axes[2].plot([r["nodes"] for r in site], [r["rerun_s"] for r in site], marker="o", label="re-run")
+    axes[2].set(title="site.yml", xlabel="nodes", ylabel="seconds")
+    axes[2].legend()
     fig.tight_layout()
     fig.savefig(path)
     log("chart: %s" % path)
@@ -82,15 +104,20 @@ def main():
     if lab_status(CONFIG, quiet=True) != 0:
         subprocess.run([sys.executable, "-m", "tests.lab", "up"], cwd=ROOT, check=True)
     os.makedirs(OUT, exist_ok=True)
-    only = os.environ.get("BENCH_ONLY", "")
+    only = [o for o in os.environ.get("BENCH_ONLY", "").split(",") if o] or ["helm", "pods", "site"]
     data = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": os.uname().nodename}
-    if only in ("", "helm"):
+    if "helm" in only:
         data["helm"] = helm_bench.run(int(os.environ.get("BENCH_HELM_REPEATS", "3")), log)
         data["helm_summary"] = helm_table(data["helm"])
-    if only in ("", "pods"):
+    if "pods" in only:
         sizes = [int(s) for s in os.environ.get("BENCH_POD_SIZES", "100,1000,3000").split(",")]
-        data["pods"] = pods_bench.run(sizes, log)
+        tools = [t for t in os.environ.get("BENCH_POD_TOOLS", "").split(",") if t] or list(pods_bench.TOOLS)
+        data["pods"] = pods_bench.run(sizes, log, tools)
         pods_table(data["pods"])
+    if "site" in only:
+        sizes = [int(s) for s in os.environ.get("BENCH_SITE_NODES", "1,3,6").split(",")]
+        data["site"] = site_bench.run(sizes, log, tempfile.mkdtemp(prefix="kaapana-bench-site-"))
+        data["site_summary"] = site_table(data["site"])
     with open(os.path.join(OUT, "bench.json"), "w") as handle:
         json.dump(data, handle, indent=2)
     log("results: %s" % os.path.join(OUT, "bench.json"))

@@ -20,7 +20,10 @@ def _deployment(ns, n, ready_after):
         "spec": {"replicas": n, "selector": {"matchLabels": {"app": "bench"}},
                  "template": {"metadata": {"labels": {"app": "bench"},
                                            "annotations": {"kwok.test/ready-after": str(ready_after)}},
-                              "spec": {"containers": [{"name": "c", "image": "registry.invalid/bench:1"}]}}},
+                              # the lab's pool node only: node containers that come and go during other
+                              # work must not take (and then lose) benchmark pods
+                              "spec": {"nodeSelector": {"kaapana.io/lab-pool": "true"},
+                                       "containers": [{"name": "c", "image": "registry.invalid/bench:1"}]}}},
     })
 
 
@@ -110,11 +113,11 @@ def run_one(tool, n, ready_after, log):
         kubectl("delete", "namespace", ns, "--wait=true", "--timeout=600s", check=False)
 
 
-def run(sizes, log):
+def run(sizes, log, tools=TOOLS):
     results = []
     for n in sizes:
         ready_after = max(25, n // 40)
-        for tool in TOOLS:
+        for tool in tools:
             log("pods: %d pods, %s (ready %ds after scheduling)..." % (n, tool, ready_after))
             results.append(run_one(tool, n, ready_after, log))
             log("  %s" % json.dumps(results[-1]))

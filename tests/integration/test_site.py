@@ -1,11 +1,19 @@
-"""site.yml end to end on three lab nodes: deploy, idempotent re-run, the chart values Kaapana's
---set line would give, undeploy that keeps the data, and redeploy."""
+"""site.yml end to end on three lab nodes: deploy at -vvvv with process snapshots taken while Helm runs,
+idempotent re-run, the chart values Kaapana's --set line would give, no secret in any output, process list or
+file, undeploy that keeps the data, redeploy, and five deploy/undeploy cycles with byte-identical data."""
+import base64
 import hashlib
 import json
+import os
+import shlex
+import subprocess
+import threading
+import time
 
 import pytest
 
 from tests.integration.nodes import node_containers, node_exec, recap, run_playbook, write_inventory
+from tests.lab import nodes as lab_nodes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -26,7 +34,40 @@ def _group_vars(lab):
         "kaapana_proxy_reboot": False,
         "kaapana_microk8s_dns_servers": [lab.cfg.gateway],
         "kaapana_keycloak_admin_password": "Site-Keycloak-1!",
+        "kaapana_credentials_minio_password": "Site-Minio-2!",
+        "kaapana_grafana_password": "Site-Grafana-3!",
+        "kaapana_platform_wait_settle": 5,
     }
+
+
+def _secrets(lab):
+    """Every password the deploy handles, and the registry credentials as helm and docker encode them."""
+    pw = lab.registry_password()
+    return [pw, "Site-Keycloak-1!", "Site-Minio-2!", "Site-Grafana-3!",
+            base64.b64encode(("%s:%s" % (lab.registry_user, pw)).encode()).decode()]
+
+
+class ProcessSnapshots(threading.Thread):
+    """`ps -eo args` on the controller and on every node, every 0.2 s, while a playbook runs."""
+
+    def __init__(self, lab, nodes):
+        super().__init__(daemon=True)
+        self.lab, self.nodes = lab, nodes
+        self.snapshots = []
+        self.stopped = threading.Event()
+
+    def run(self):
+        env = lab_nodes.podman_env(self.lab.cfg)
+        while not self.stopped.is_set():
+            self.snapshots.append(subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout)
+            for node in self.nodes:
+                self.snapshots.append(subprocess.run(["podman", "exec", node, "ps", "-eo", "args"], env=env,
+                                                     capture_output=True, text=True).stdout)
+            time.sleep(0.2)
+
+    def stop(self):
+        self.stopped.set()
+        self.join(timeout=30)
 
 
 def _pods(lab, namespace):
@@ -50,11 +91,22 @@ def site(lab, tmp_path_factory):
     with node_containers(lab, NODES) as names:
         inv = write_inventory(tmp / "hosts.yml", names[:1], names[1:], group_vars=_group_vars(lab))
         yield {"inventory": inv, "tmp": tmp}
-        run_playbook(lab, "playbooks/undeploy.yml", inv)
+        # purge (both variables): the PVCs, bound to these nodes, must not outlive them
+        run_playbook(lab, "playbooks/undeploy.yml", inv,
+                     extra_vars={"kaapana_purge_data": True, "kaapana_purge_confirm": DOMAIN})
 
 
 def test_site_deploys_every_pod_ready(lab, site):
-    res = run_playbook(lab, "site.yml", site["inventory"])
+    # The whole deploy at -vvvv, with process snapshots on the controller and the nodes while it runs.
+    (site["tmp"] / "marker").write_text("")
+    snapshots = ProcessSnapshots(lab, NODES)
+    snapshots.start()
+    try:
+        res = run_playbook(lab, "site.yml", site["inventory"], extra_args=["-vvvv"])
+    finally:
+        snapshots.stop()
+    site["verbose_output"] = res.stdout + res.stderr
+    site["snapshots"] = snapshots.snapshots
     assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
     assert "https://%s" % DOMAIN in res.stdout
     for ns in PLATFORM_NAMESPACES:
@@ -113,12 +165,64 @@ def test_recorded_chart_values_follow_kaapanas_set_line(lab, site):
     assert isinstance(v["oidc_client_secret"], str) and len(v["oidc_client_secret"]) >= 16
 
 
-def test_secrets_stay_out_of_verbose_output(lab, site):
-    res = run_playbook(lab, "playbooks/deploy.yml", site["inventory"], extra_args=["-vvvv"])
-    assert res.returncode == 0, res.stdout[-3000:]
-    output = res.stdout + res.stderr
-    for secret in (lab.registry_password(), "Site-Keycloak-1!"):
+@pytest.mark.reliability('secrets', 'whole deploy at -vvvv: no password in the output or in any ps snapshot taken while helm ran')
+def test_secrets_stay_out_of_verbose_output_and_process_lists(lab, site):
+    output = site.get("verbose_output")
+    assert output, "the -vvvv deploy did not run"
+    assert "task path:" in output, "the output is not verbose"
+    for secret in _secrets(lab):
         assert secret not in output, "a secret reached the -vvvv output"
+    snaps = site["snapshots"]
+    helm_seen = [s for s in snaps if any("helm" in line and (" install " in line or " upgrade " in line
+                                                             or " pull " in line or " registry " in line)
+                                         for line in s.splitlines())]
+    assert helm_seen, "no snapshot caught helm running (%d snapshots)" % len(snaps)
+    for snap in snaps:
+        for secret in _secrets(lab):
+            assert secret not in snap, "a secret appeared in a process list while the deploy ran"
+
+
+# Files that hold a credential by design: Kubernetes' own store is etcd (the chart's Secrets) and the inventory
+# the test wrote; nothing else may.
+SCAN_NODE = "grep -rlF {patterns} / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev --exclude-dir=run 2>/dev/null"
+
+
+@pytest.mark.reliability('secrets', 'no password in any file on the nodes or the controller; kubeconfig and helm credentials 0600')
+def test_secrets_are_in_no_file_and_credentials_files_are_private(lab, site):
+    patterns = " ".join("-e %s" % shlex.quote(s) for s in _secrets(lab))
+    for node in NODES:
+        found = node_exec(lab, node, "sh", "-c", SCAN_NODE.format(patterns=patterns), check=False).stdout.split()
+        assert not found, "%s: files holding a secret: %s" % (node, found)
+    # Controller: everything written since the deploy began, outside the lab's own state and the test inventory.
+    roots = [os.path.expanduser("~/.ansible"), "/tmp", "/var/tmp", lab.root]
+    # pytest's own temporary directories hold the inventories the tests write (with passwords, by design)
+    skip = (os.path.join(lab.root, ".lab"), os.path.join(lab.root, ".git"), str(site["tmp"]),
+            str(site["tmp"].parent.parent), "/tmp/pytest-of-")
+    marker = os.path.getmtime(str(site["tmp"] / "marker"))
+    leaks = []
+    for top in roots:
+        for base, dirs, files in os.walk(top):
+            dirs[:] = [d for d in dirs if not os.path.join(base, d).startswith(skip) and d not in (".venv", "proc")]
+            for name in files:
+                path = os.path.join(base, name)
+                try:
+                    if os.path.islink(path) or os.path.getmtime(path) < marker or os.path.getsize(path) > 50 << 20:
+                        continue
+                    with open(path, "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    continue
+                if any(sec.encode() in data for sec in _secrets(lab)):
+                    leaks.append(path)
+    assert not leaks, "files on the controller holding a secret: %s" % leaks
+    # The kubeconfigs the collection writes and helm's registry credentials are private (0600).
+    for node in NODES:
+        res = node_exec(lab, node, "sh", "-c", "for f in /root/.kube/config /root/.config/helm/registry/config.json; "
+                        "do [ -e $f ] && stat -c '%a %n' $f; done; true")
+        for line in res.stdout.splitlines():
+            mode, path = line.split(" ", 1)
+            assert int(mode, 8) & 0o077 == 0, "%s: %s is mode %s" % (node, path, mode)
+    assert "/root/.kube/config" in node_exec(lab, NODES[0], "ls", "/root/.kube/config").stdout
 
 
 def _data_digest(lab):
@@ -127,6 +231,7 @@ def _data_digest(lab):
     return res.stdout
 
 
+@pytest.mark.reliability('data safety', 'undeploy leaves no platform pod and the data directories byte-identical')
 def test_undeploy_keeps_data_and_leaves_no_pod(lab, site):
     node_exec(lab, "site-main", "sh", "-c",
               "mkdir -p /home/kaapana/dicom/1.2.3 /home/kaapana/postgres && "
@@ -147,3 +252,20 @@ def test_redeploy_brings_the_platform_back(lab, site):
     assert res.returncode == 0, res.stdout[-4000:]
     assert _pods(lab, "services")
     assert _recorded_values(lab)["global"]["hostname"] == DOMAIN
+
+
+@pytest.mark.reliability('data safety', 'five deploy/undeploy cycles: data checksums unchanged, no platform pod left')
+def test_five_deploy_undeploy_cycles_keep_the_data_byte_identical(lab, site):
+    before = _data_digest(lab)
+    assert "image.dcm" in before
+    for cycle in range(1, 6):
+        res = run_playbook(lab, "playbooks/undeploy.yml", site["inventory"])
+        assert res.returncode == 0, "cycle %d undeploy: %s" % (cycle, res.stdout[-4000:])
+        left = [(ns, p["metadata"]["name"]) for ns in PLATFORM_NAMESPACES for p in _pods(lab, ns)
+                if not p["metadata"].get("deletionTimestamp")]
+        assert not left, "cycle %d: pods left %s" % (cycle, left)
+        assert _data_digest(lab) == before, "cycle %d: the data changed during undeploy" % cycle
+        res = run_playbook(lab, "playbooks/deploy.yml", site["inventory"])
+        assert res.returncode == 0, "cycle %d deploy: %s" % (cycle, res.stdout[-4000:])
+        assert _pods(lab, "services"), "cycle %d: no platform pods after deploy" % cycle
+        assert _data_digest(lab) == before, "cycle %d: the data changed during deploy" % cycle
