@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -33,6 +34,40 @@ def main_host(groups, group="kaapana_main"):
 def microk8s_channel_valid(channel):
     """True for snap channels of the microk8s snap such as 1.33/stable or latest/edge."""
     return bool(CHANNEL_RE.match(str(channel or "")))
+
+
+IP_FORMS = "an IP address such as 192.168.1.10 or 2001:db8::10"
+IP_PORT_FORMS = "an IP address such as 192.168.1.10 or 2001:db8::10, optionally with a port (10.0.0.2:53, [2001:db8::53]:53)"
+
+
+def _ip_ok(text, port):
+    """True for an IPv4/IPv6 address; with port, also IPv4:port and [IPv6]:port."""
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        pass
+    if not port:
+        return False
+    match = re.match(r"^\[([^\]]+)\]:([0-9]{1,5})$", text) or re.match(r"^([0-9.]+):([0-9]{1,5})$", text)
+    if not match or not 0 < int(match.group(2)) < 65536:
+        return False
+    try:
+        ipaddress.ip_address(match.group(1))
+        return True
+    except ValueError:
+        return False
+
+
+def ip_address_check(value, name="value", port=False):
+    """None when value (one address or a list of them) holds only IP addresses, else the error message naming
+    the variable and the accepted form. port=True also accepts IPv4:port and [IPv6]:port."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    for item in values:
+        text = "" if item is None else str(item).strip()
+        if isinstance(item, bool) or not _ip_ok(text, port):
+            return "%s: %r is not %s." % (name, item, IP_PORT_FORMS if port else IP_FORMS)
+    return None
 
 
 def microk8s_args_items(args):
@@ -137,6 +172,7 @@ class FilterModule(object):
     def filters(self):
         return {
             "main_host": main_host,
+            "ip_address_check": ip_address_check,
             "microk8s_channel_valid": microk8s_channel_valid,
             "microk8s_args_items": microk8s_args_items,
             "microk8s_addon_status": microk8s_addon_status,

@@ -37,6 +37,7 @@ SECRET_NAME_RE = re.compile(r"(password|secret|token|passwd)", re.I)
 
 DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$")
+CHART_REF_EXAMPLE = "oci://registry.example.org/kaapana/kaapana-admin-chart:0.6.0"
 # `<uid>-extensions` and the objects named after it stay well below Kubernetes' 63 characters.
 INSTANCE_UID_MAX = 32
 
@@ -408,18 +409,26 @@ def platform_chart_reference(ref):
     """kaapanactl.sh's parse_chart_reference: `[oci://]<registry>/<path>/<chart>:<version>` ->
     {registry_url, name, version, chart_ref (oci://...)}."""
     text = _str(ref).strip()
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", text)
+    if scheme and scheme.group(1) != "oci":
+        raise AnsibleFilterError("kaapana_chart_ref %r: the scheme %s:// is not supported; use "
+                                 "[oci://]<registry>/<path>/<chart>:<version>, such as %s"
+                                 % (text, scheme.group(1), CHART_REF_EXAMPLE))
     bare = text[len("oci://"):] if text.startswith("oci://") else text
+    form = "use [oci://]<registry>/<path>/<chart>:<version>, such as %s" % CHART_REF_EXAMPLE
     if not bare or ":" not in bare:
-        raise AnsibleFilterError("kaapana_chart_ref must be in the form <registry>/<path>/<chart>:<version>, got %r"
-                                 % text)
+        raise AnsibleFilterError("kaapana_chart_ref must be in the form <registry>/<path>/<chart>:<version>, got %r; %s"
+                                 % (text, form))
     registry_and_chart, version = bare.rsplit(":", 1)
     if not version or "/" in version:
-        raise AnsibleFilterError("kaapana_chart_ref %r is missing the version after the last ':'" % text)
+        raise AnsibleFilterError("kaapana_chart_ref %r is missing the version after the last ':'; %s" % (text, form))
     if "/" not in registry_and_chart:
-        raise AnsibleFilterError("kaapana_chart_ref %r must include a chart name (last segment after '/')" % text)
+        raise AnsibleFilterError("kaapana_chart_ref %r must include a chart name (last segment after '/'); %s"
+                                 % (text, form))
     registry_url, name = registry_and_chart.rsplit("/", 1)
     if not name or not registry_url:
-        raise AnsibleFilterError("kaapana_chart_ref %r: unable to determine the registry URL and chart name" % text)
+        raise AnsibleFilterError("kaapana_chart_ref %r: unable to determine the registry URL and chart name; %s"
+                                 % (text, form))
     return {"registry_url": registry_url, "name": name, "version": version,
             "chart_ref": "oci://%s/%s" % (registry_url, name)}
 

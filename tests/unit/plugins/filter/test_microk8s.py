@@ -152,8 +152,27 @@ def test_coredns_without_forward_fails_clearly():
         f.coredns_set_forwarders(".:53 {\n errors\n}\n", ["1.1.1.1"])
 
 
+@pytest.mark.parametrize("value, port", [
+    ("10.89.0.1", False), ("2001:db8::10", False), (["10.0.0.2", "1.1.1.1"], False), ([], False),
+    (["10.0.0.2:53", "[2001:db8::53]:53", "8.8.8.8"], True), (" 10.0.0.2 ", False),
+])
+def test_ip_address_check_accepts(value, port):
+    assert f.ip_address_check(value, "kaapana_x", port) is None
+
+
+@pytest.mark.parametrize("value, port", [
+    ("10.89.0.300", False), ("dns.example", False), (["10.0.0.2", "not-an-ip"], False), ("", False), (None, False),
+    ("10.0.0.0/24", False), ("10.0.0.2:53", False), ("10.0.0.2:70000", True), ("[dns]:53", True), (True, False),
+])
+def test_ip_address_check_rejects_naming_the_variable_and_the_form(value, port):
+    message = f.ip_address_check(value, "kaapana_microk8s_dns_servers", port)
+    assert message.startswith("kaapana_microk8s_dns_servers: ")
+    assert "is not an IP address such as 192.168.1.10" in message
+    assert ("optionally with a port" in message) == port
+
+
 def test_filter_module_exports_every_filter():
     assert set(f.FilterModule().filters()) == {
-        "coredns_forwarders", "coredns_set_forwarders", "main_host", "microk8s_channel_valid",
+        "coredns_forwarders", "coredns_set_forwarders", "main_host", "ip_address_check", "microk8s_channel_valid",
         "microk8s_args_items", "microk8s_addon_status", "microk8s_addons_to_enable", "microk8s_enable_argv",
         "resolv_nameservers", "microk8s_nodes"}

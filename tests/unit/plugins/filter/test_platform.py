@@ -527,7 +527,18 @@ def test_chart_reference(ref, expected):
 @pytest.mark.parametrize("ref", ["", "kaapana-admin-chart", "kaapana-admin-chart:0.6.0", "registry/chart:",
                                  "oci://registry:5000/chart"])
 def test_bad_chart_reference(ref):
-    with pytest.raises(AnsibleFilterError, match="kaapana_chart_ref"):
+    with pytest.raises(AnsibleFilterError, match=r"kaapana_chart_ref .*use \[oci://\]<registry>/<path>/<chart>:<version>"):
+        f.platform_chart_reference(ref)
+
+
+@pytest.mark.parametrize("ref, scheme", [
+    ("https://registry.example.org/kaapana/kaapana-admin-chart:0.6.0", "https"),
+    ("http://10.89.0.1:5000/charts/kaapana-admin-chart:0.6.0-lab", "http"),
+    ("docker://registry.example.org/kaapana/kaapana-admin-chart:0.6.0", "docker"),
+])
+def test_chart_reference_rejects_other_schemes_than_oci(ref, scheme):
+    with pytest.raises(AnsibleFilterError, match=r"kaapana_chart_ref .*the scheme %s:// is not supported; use "
+                                                 r"\[oci://\]<registry>/<path>/<chart>:<version>" % scheme):
         f.platform_chart_reference(ref)
 
 
