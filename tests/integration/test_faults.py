@@ -20,7 +20,12 @@ from tests.lab.config import ROOT
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 NODES = ["flt-main", "flt-worker"]
-PLATFORM_NAMESPACES = ["admin", "services", "extensions"]
+# Namespaces of this module's own, so that nothing it leaves can meet another test's platform.
+NS = "flt-"
+PLATFORM_NAMESPACES = [NS + "admin", NS + "services", NS + "extensions"]
+HELM_NAMESPACE = NS + "helm"
+DOMAIN = "kaapana.faults.lab.internal"
+PROJECT = {"lab": {"projectNamespace": NS + "project"}}
 
 
 def _group_vars(lab):
@@ -31,7 +36,12 @@ def _group_vars(lab):
         "kaapana_platform_name": "kaapana-admin-chart",
         "kaapana_platform_version": "0.6.0-lab",
         "kaapana_plain_http": True,
-        "kaapana_domain": "kaapana.faults.lab.internal",
+        "kaapana_domain": DOMAIN,
+        "kaapana_helm_namespace": HELM_NAMESPACE,
+        "kaapana_admin_namespace": NS + "admin",
+        "kaapana_services_namespace": NS + "services",
+        "kaapana_extensions_namespace": NS + "extensions",
+        "kaapana_platform_extra_values": PROJECT,
         "kaapana_proxy_reboot": False,
         "kaapana_microk8s_dns_servers": [lab.cfg.gateway],
         "kaapana_keycloak_admin_password": "Fault-Keycloak-1!",
@@ -44,7 +54,7 @@ def _group_vars(lab):
 def _slow(hook=0, pods=0):
     """Chart values that slow the fixture down: the pre-install hook Job and the platform pods finish
     that many seconds after they are scheduled (KWOK stage kwok.test/ready-after)."""
-    values = {}
+    values = dict(PROJECT)
     if hook:
         values["hookPodAnnotations"] = {"preInstall": {"kwok.test/ready-after": str(hook)}}
     if pods:
@@ -108,7 +118,7 @@ def _not_ready(lab):
     return bad
 
 
-def _release_status(lab, name="kaapana-admin-chart", namespace="default"):
+def _release_status(lab, name="kaapana-admin-chart", namespace=HELM_NAMESPACE):
     out = lab.kubectl_run("-n", namespace, "get", "secret", "-l", "owner=helm,name=%s" % name, "-o", "json").stdout
     items = json.loads(out)["items"]
     if not items:
@@ -131,7 +141,9 @@ def faults(lab, tmp_path_factory):
     with node_containers(lab, NODES) as names:
         inv = write_inventory(tmp / "hosts.yml", names[:1], names[1:], group_vars=_group_vars(lab))
         yield {"inventory": inv}
-        run_playbook(lab, "playbooks/undeploy.yml", inv, extra_args=["-e", "kaapana_undeploy_nuke_pods=true"])
+        # purge (both variables): this module's PVCs and volumes must not outlive its nodes
+        run_playbook(lab, "playbooks/undeploy.yml", inv, extra_vars={
+            "kaapana_undeploy_nuke_pods": True, "kaapana_purge_data": True, "kaapana_purge_confirm": DOMAIN})
 
 
 @pytest.mark.reliability('faults', 'node container stopped during the multi-node join: clear UNREACHABLE error; re-run after restart converges')
@@ -209,7 +221,7 @@ def test_killed_during_readiness_wait_then_rerun_survives_an_apiserver_restart(l
     assert not _not_ready(lab), _not_ready(lab)
 
 
-def _force_status(lab, status, name="kaapana-admin-chart", namespace="default"):
+def _force_status(lab, status, name="kaapana-admin-chart", namespace=HELM_NAMESPACE):
     """Rewrite the newest release revision as if helm had died in the middle of an upgrade."""
     items = json.loads(lab.kubectl_run("-n", namespace, "get", "secret", "-l", "owner=helm,name=%s" % name,
                                        "-o", "json").stdout)["items"]

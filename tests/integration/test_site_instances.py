@@ -1,0 +1,166 @@
+"""site.yml end to end with Longhorn storage and an INSTANCE_UID, run the way AWX runs it (ansible-runner:
+private data dir with project, inventory and extravars, no TTY): site.yml on three lab nodes with
+kaapana_storage_provider longhorn (chart from the lab's OCI registry) and kaapana_instance_uid a; the event
+stream shows success and the readiness progress lines.
+
+Kaapana's admin namespace is shared between instances and its 0.6.0 admin chart creates cluster-scoped
+storage classes and a project namespace of its own: two releases of that chart collide on them, so each
+instance here gets its own admin and project namespace, and b leaves the storage classes to a
+(docs/troubleshooting.md)."""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.integration.nodes import node_containers, run_playbook, write_inventory
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+NODES = ["inst-main", "inst-worker-1", "inst-worker-2"]
+BIN = os.path.dirname(sys.executable)
+PROGRESS_TASK = "Show the progress of the platform's pods"
+
+
+def _group_vars(lab):
+    registry = lab.registry
+    return {
+        "kaapana_registry_url": "%s/charts" % registry,
+        "kaapana_registry_username": lab.registry_user,
+        "kaapana_registry_password": lab.registry_password(),
+        "kaapana_platform_name": "kaapana-admin-chart",
+        "kaapana_platform_version": "0.6.0-lab",
+        "kaapana_plain_http": True,
+        "kaapana_proxy_reboot": False,
+        "kaapana_microk8s_dns_servers": [lab.cfg.gateway],
+        "kaapana_keycloak_admin_password": "Inst-Keycloak-1!",
+        # Longhorn from the lab's OCI registry (password auth, plain HTTP).
+        "kaapana_storage_provider": "longhorn",
+        "kaapana_longhorn_chart_ref": "oci://%s/charts/longhorn" % registry,
+        "kaapana_longhorn_plain_http": True,
+        "kaapana_longhorn_registry_username": lab.registry_user,
+        "kaapana_longhorn_registry_password": lab.registry_password(),
+        # The lab VM's kernel has no iSCSI: iscsid cannot run (the role warns instead of failing).
+        "kaapana_longhorn_iscsi_required": False,
+        "kaapana_longhorn_values": {"global": {"nodeSelector": {"kaapana.lab/standin-cluster": NODES[0]}}},
+        "kaapana_longhorn_wait_timeout": 240,
+        "kaapana_longhorn_wait_settle": 3,
+        "kaapana_longhorn_helm_timeout": "4m",
+        "kaapana_platform_wait_settle": 10,
+        "kaapana_platform_wait_progress_interval": 4,
+    }
+
+
+def _instance_vars(uid):
+    """Instance <uid>: its own admin and project namespaces; only a creates the storage classes."""
+    return {"kaapana_instance_uid": uid, "kaapana_domain": "kaapana-%s.inst.lab.internal" % uid,
+            "kaapana_admin_namespace": "%s-admin" % uid,
+            "kaapana_platform_extra_values": {"lab": {"createStorageClasses": uid == "a",
+                                                      "projectNamespace": "%s-project" % uid}}}
+
+
+INSTANCE_A = _instance_vars("a")
+INSTANCE_B = _instance_vars("b")
+
+
+def _pods(lab, namespace):
+    out = lab.kubectl_run("-n", namespace, "get", "pods", "-o", "json", check=False)
+    return [p for p in json.loads(out.stdout)["items"] if not p["metadata"].get("deletionTimestamp")] \
+        if out.returncode == 0 else []
+
+
+def _all_ready(lab, namespaces):
+    problems = []
+    for ns in namespaces:
+        pods = _pods(lab, ns)
+        if not pods:
+            problems.append("%s: no pods" % ns)
+        for pod in pods:
+            done = pod["status"].get("phase") == "Succeeded" or all(
+                c["ready"] for c in pod["status"].get("containerStatuses", [{"ready": False}]))
+            if not done:
+                problems.append("%s/%s" % (ns, pod["metadata"]["name"]))
+    return problems
+
+
+def _recorded_values(lab, namespace):
+    cm = json.loads(lab.kubectl_run("-n", namespace, "get", "configmap", "kaapana-admin-chart-values", "-o",
+                                    "json").stdout)
+    return json.loads(cm["data"]["values.json"])["global"]
+
+
+def _runner(lab, tmp, playbook, inventory, extravars):
+    """ansible-runner as AWX calls it: a private data dir with project/, inventory/, env/ (no TTY)."""
+    pdd = tmp / "runner"
+    for sub in ("inventory", "env"):
+        (pdd / sub).mkdir(parents=True, exist_ok=True)
+    if not (pdd / "project").exists():
+        os.symlink(lab.root, str(pdd / "project"))
+    (pdd / "inventory" / "hosts.yml").write_text(open(inventory).read())
+    (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
+    env_keys = ("KUBECONFIG", "K8S_AUTH_KUBECONFIG", "ANSIBLE_COLLECTIONS_PATH", "CONTAINERS_CONF", "PATH")
+    envvars = {k: v for k, v in lab.env().items() if k in env_keys}
+    envvars.update({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
+    (pdd / "env" / "envvars").write_text(yaml.safe_dump(envvars))
+    os.chmod(str(pdd / "env" / "extravars"), 0o600)
+    proc = subprocess.run([os.path.join(BIN, "ansible-runner"), "run", str(pdd), "-p", playbook, "--ident", "site"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1800, check=False,
+                          env=dict(os.environ, PATH=envvars["PATH"]))
+    events = []
+    for path in glob.glob(str(pdd / "artifacts" / "site" / "job_events" / "*.json")):
+        with open(path) as handle:
+            events.append(json.load(handle))
+    events.sort(key=lambda e: e.get("counter", 0))
+    status = (pdd / "artifacts" / "site" / "status").read_text().strip()
+    return proc, status, events
+
+
+@pytest.fixture(scope="module")
+def cluster(lab, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("instances")
+    with node_containers(lab, NODES) as names:
+        inv = write_inventory(tmp / "hosts.yml", names[:1], names[1:], group_vars=_group_vars(lab))
+        state = {"inventory": inv, "tmp": tmp}
+        yield state
+        # purge (both variables): the PVCs, bound to these nodes, must not outlive them
+        for extra in (INSTANCE_B, INSTANCE_A):
+            run_playbook(lab, "playbooks/undeploy.yml", inv, extra_vars=dict(
+                extra, kaapana_purge_data=True, kaapana_purge_confirm=extra["kaapana_domain"]))
+        # With an instance UID the purge keeps the shared admin and project namespaces' PVCs (by design):
+        # this lab is shared with later tests, so those go here.
+        lab.kubectl_run("delete", "namespace", "a-admin", "a-project", "b-admin", "b-project", "--ignore-not-found",
+                        "--wait=true", "--timeout=120s", check=False)
+        lab.kubectl_run("delete", "pv", "--all", "--wait=false", check=False)
+        run_playbook(lab, "playbooks/uninstall.yml", inv, extra_vars={"kaapana_longhorn_state": "absent"})
+
+
+def test_site_through_ansible_runner_with_longhorn_and_instance_uid(lab, cluster):
+    proc, status, events = _runner(lab, cluster["tmp"], "site.yml", cluster["inventory"], INSTANCE_A)
+    stdout = "".join(e.get("stdout", "") + "\n" for e in events)
+    assert status == "successful", proc.stdout[-4000:] + proc.stderr[-2000:] + stdout[-6000:]
+    stats = [e for e in events if e["event"] == "playbook_on_stats"]
+    assert stats and not stats[-1]["event_data"].get("failures") and not stats[-1]["event_data"].get("dark")
+    # The readiness progress reached the event stream as the loop's item lines ("N/M pods ready after Ns").
+    progress = [e for e in events if e["event"] == "runner_item_on_ok"
+                and e["event_data"].get("task") == PROGRESS_TASK]
+    lines = [e.get("stdout", "") for e in progress]
+    assert any("pods ready after" in line for line in lines), lines or stdout[-4000:]
+    assert "https://kaapana-a.inst.lab.internal" in stdout
+    # Longhorn installed, the platform on Longhorn's classes, the instance's own namespaces and data dirs.
+    assert not _all_ready(lab, ["longhorn-system"]), _all_ready(lab, ["longhorn-system"])
+    assert lab.kubectl_run("get", "storageclass", "longhorn", check=False).returncode == 0
+    assert not _all_ready(lab, ["a-admin", "a-services", "a-extensions"])
+    v = _recorded_values(lab, "a-default")
+    expected = {"instance_uid": "a", "services_namespace": "a-services", "extensions_namespace": "a-extensions",
+                "admin_namespace": "a-admin", "helm_namespace": "a-admin", "include_reverse_proxy": True,
+                "fast_data_dir": "/home/kaapana-a", "slow_data_dir": "/home/kaapana-a",
+                "storage_class_slow": "kaapana-longhorn-slow-data", "storage_class_fast": "kaapana-longhorn-fast-db",
+                "storage_class_workflow": "kaapana-longhorn-fast-workflow", "hostname": "kaapana-a.inst.lab.internal"}
+    mismatched = {k: (v.get(k), want) for k, want in expected.items() if v.get(k) != want}
+    assert not mismatched, mismatched
+    # The extravars file (it holds the registry password) is not world-readable.
+    assert oct(os.stat(str(cluster["tmp"] / "runner" / "env" / "extravars")).st_mode & 0o077) == "0o0"
+
