@@ -11,7 +11,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONDONTWRITEBYTECODE := 1
 LAB := $(PY) -m tests.lab
 
-.PHONY: help venv demo test lint sanity units integration bench lab-up lab-down lab-status lab-env build changelog
+.PHONY: help venv demo test lint sanity units integration bench lab-up lab-down lab-status lab-env build changelog docs
 
 help:
 	@echo "make demo       build the lab and deploy the platform into it with site.yml"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench      benchmarks against the lab"
 	@echo "make lab-up | lab-down | lab-status | lab-env"
 	@echo "make build      ansible-galaxy collection build"
+	@echo "make docs       regenerate docs/variables.md and the example inventory from the roles"
 
 venv: $(VENV)/.requirements .build/collections/ansible_collections/kaapana/platform
 
@@ -56,6 +57,11 @@ demo: venv
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force
+
+# Generated documentation: the variable reference and the example inventory come from the roles.
+docs: venv
+	$(PY) scripts/variables_reference.py
+	$(PY) scripts/example_inventory.py
 
 lab-up: venv
 	$(LAB) up
