@@ -83,7 +83,7 @@ def _describe(value):
         elif kind == "U":
             out.append("<%s>" % arg)
         else:  # L(text,url)
-            label, _, url = arg.partition(",")
+            label, dummy, url = arg.partition(",")
             out.append("[%s](%s)" % (_plain(label.strip()), url.strip()))
     out.append(_plain(text[pos:]))
     return "".join(out)
@@ -121,8 +121,8 @@ def _rows(options, prefix=""):
     for name, option in options.items():
         option = option or {}
         default = _code(option["default"]) if "default" in option else DASH
-        rows.append("| `%s%s` | %s | %s | %s | %s |" % (prefix, name, _type(option), default, _notes(option),
-                                                       _describe(option.get("description"))))
+        row = (prefix, name, _type(option), default, _notes(option), _describe(option.get("description")))
+        rows.append("| `%s%s` | %s | %s | %s | %s |" % row)
         if option.get("options"):
             sub_prefix = "%s%s%s." % (prefix, name, "[]" if option.get("type") == "list" else "")
             rows.extend(_rows(option["options"], sub_prefix))

@@ -27,7 +27,6 @@ import calendar
 import datetime
 import fnmatch
 import re
-import time
 
 STATE_READY = 'ready'
 STATE_SUCCEEDED = 'succeeded'

@@ -61,8 +61,8 @@ def site_table(results):
     log("\n== site.yml on 1/3/6 lab nodes (goals: re-run <= 25 % of the first run, <= 10 % per added node) ==")
     log("%-6s %9s %9s %8s %s" % ("nodes", "first s", "rerun s", "changed", "ok"))
     for r in results:
-        log("%-6d %9.1f %9.1f %8d %s" % (r["nodes"], r["first_s"], r["rerun_s"], r["rerun_changed"],
-                                        r["first_ok"] and r["rerun_ok"]))
+        row = (r["nodes"], r["first_s"], r["rerun_s"], r["rerun_changed"], r["first_ok"] and r["rerun_ok"])
+        log("%-6d %9.1f %9.1f %8d %s" % row)
     s = site_bench.summary(results)
     for n, share in sorted(s["rerun_share"].items()):
         log("  %d node(s): re-run takes x%.2f of the first run (%s)" % (n, share, "ok" if share <= 0.25 else "MISSED"))

@@ -68,9 +68,9 @@ def run(sizes, log, workdir):
                     raise RuntimeError("lab node %s: %s" % (name, res.stderr[-500:]))
             time.sleep(2)
             log("site: %d node(s), first run..." % n)
-            first, first_s, first_cpu, _ = _playbook(inventory, "site.yml")
+            first, first_s, first_cpu, dummy = _playbook(inventory, "site.yml")
             log("site: %d node(s), re-run..." % n)
-            again, again_s, again_cpu, _ = _playbook(inventory, "site.yml")
+            again, again_s, again_cpu, dummy = _playbook(inventory, "site.yml")
             row = {"nodes": n, "first_s": round(first_s, 1), "rerun_s": round(again_s, 1),
                    "first_ok": first.returncode == 0, "rerun_ok": again.returncode == 0,
                    "rerun_changed": _changed(again.stdout), "controller_cpu_s": round(first_cpu + again_cpu, 1)}

@@ -98,9 +98,9 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("bad input: %d cases" % len(rows))
     terminalreporter.write_line("%-*s  %-6s  %-9s  %s" % (width, "case", "test", "no change", "message"))
     for row in rows:
-        terminalreporter.write_line("%-*s  %-6s  %-9s  %s" % (width, row["case"], row["outcome"],
-                                                             "yes" if row["no_change"] else "NO",
-                                                             row["message"] or "(no line names the variable)"))
+        cells = (width, row["case"], row["outcome"], "yes" if row["no_change"] else "NO",
+                 row["message"] or "(no line names the variable)")
+        terminalreporter.write_line("%-*s  %-6s  %-9s  %s" % cells)
     lines = ["# Bad input rejected before any change (site.yml)", "",
              "| case | test | message (first line naming the variable) | no change verified |", "|---|---|---|---|"]
     for row in rows:

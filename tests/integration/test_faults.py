@@ -156,7 +156,7 @@ def test_node_stopped_during_join_is_unreachable_and_a_rerun_converges(lab, faul
     rc, out = run.wait()
     assert run.fired.is_set(), out[-3000:]
     assert rc != 0, out[-3000:]
-    assert "UNREACHABLE" in out and NODES[1] in out.split("UNREACHABLE")[0].splitlines()[-1], out[-3000:]
+    assert "UNREACHABLE" in out and NODES[1] in out.split("UNREACHABLE", maxsplit=1)[0].splitlines()[-1], out[-3000:]
     podman(lab, "start", NODES[1])
     node_exec(lab, NODES[1], "systemctl", "is-system-running", "--wait", check=False)
     res = run_playbook(lab, "playbooks/prepare_nodes.yml", faults["inventory"])

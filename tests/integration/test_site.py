@@ -59,10 +59,11 @@ class ProcessSnapshots(threading.Thread):
     def run(self):
         env = lab_nodes.podman_env(self.lab.cfg)
         while not self.stopped.is_set():
-            self.snapshots.append(subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout)
+            self.snapshots.append(subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True,
+                                                 check=False).stdout)
             for node in self.nodes:
                 self.snapshots.append(subprocess.run(["podman", "exec", node, "ps", "-eo", "args"], env=env,
-                                                     capture_output=True, text=True).stdout)
+                                                     capture_output=True, text=True, check=False).stdout)
             time.sleep(0.2)
 
     def stop(self):

@@ -163,4 +163,3 @@ def test_site_through_ansible_runner_with_longhorn_and_instance_uid(lab, cluster
     assert not mismatched, mismatched
     # The extravars file (it holds the registry password) is not world-readable.
     assert oct(os.stat(str(cluster["tmp"] / "runner" / "env" / "extravars")).st_mode & 0o077) == "0o0"
-

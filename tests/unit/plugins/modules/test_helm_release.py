@@ -410,8 +410,8 @@ def test_not_found_is_not_retried(run_helm_module, registry_config, no_sleep):
 def test_login_is_retried_too(run_helm_module, registry_config, no_sleep):
     res, helm, out = run_helm_module(helm_release.main, oci_args(), [
         NOT_FOUND,
-        (["registry", "login", "10.89.0.1:5000"], 1, "", "Error: Get \"http://10.89.0.1:5000/v2/\": dial tcp "
-                                                       "10.89.0.1:5000: i/o timeout\n"),
+        (["registry", "login", "10.89.0.1:5000"], 1, "",
+         "Error: Get \"http://10.89.0.1:5000/v2/\": dial tcp 10.89.0.1:5000: i/o timeout\n"),
         ok(["registry", "login", "10.89.0.1:5000"], "Login Succeeded\n"),
         (["pull", OCI], 0, _pull, ""),
         ok(["install", "demo"], release_json()),
