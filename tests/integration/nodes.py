@@ -122,3 +122,46 @@ def run_role_locally(tmp_path, role, role_vars, tasks_from=None, main_hosts=("lo
     playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     return subprocess.run([playbook, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.json")],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def lab_platform_vars(lab, **settings):
+    """Group variables that deploy the fixture platform from the lab's registry onto lab node containers, plus
+    a test's own settings (domain, passwords, namespaces, ...)."""
+    base = {
+        "kaapana_registry_url": "%s/charts" % lab.registry,
+        "kaapana_registry_username": lab.registry_user,
+        "kaapana_registry_password": lab.registry_password(),
+        "kaapana_platform_name": "kaapana-admin-chart",
+        "kaapana_platform_version": "0.6.0-lab",
+        "kaapana_plain_http": True,
+        "kaapana_proxy_reboot": False,
+        "kaapana_microk8s_dns_servers": [lab.cfg.gateway],
+    }
+    base.update(settings)
+    return base
+
+
+def live_pods(lab, namespace):
+    """The pods of a namespace that are not terminating ([] when the namespace is missing)."""
+    import json
+
+    out = lab.kubectl_run("-n", namespace, "get", "pods", "-o", "json", check=False)
+    if out.returncode != 0:
+        return []
+    return [p for p in json.loads(out.stdout)["items"] if not p["metadata"].get("deletionTimestamp")]
+
+
+def pods_not_ready(lab, namespaces):
+    """'<ns>: no pods' and '<ns>/<pod>' for every namespace without pods and every pod neither Ready nor
+    Succeeded: [] when all of them are done."""
+    problems = []
+    for ns in namespaces:
+        pods = live_pods(lab, ns)
+        if not pods:
+            problems.append("%s: no pods" % ns)
+        for pod in pods:
+            done = pod["status"].get("phase") == "Succeeded" or all(
+                c["ready"] for c in pod["status"].get("containerStatuses", [{"ready": False}]))
+            if not done:
+                problems.append("%s/%s" % (ns, pod["metadata"]["name"]))
+    return problems

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from tests.integration.nodes import node_containers, node_exec, run_playbook, write_inventory
+from tests.integration.nodes import lab_platform_vars, node_containers, node_exec, run_playbook, write_inventory
 
 pytestmark = pytest.mark.lab
 
@@ -41,25 +41,18 @@ CONTROL = "test_the_inventory_without_a_bad_setting_passes_preflight"
 
 def _group_vars(lab):
     """test_site.py's working settings (lab registry, credentials, domain), with namespaces of our own."""
-    return {
-        "kaapana_registry_url": "%s/charts" % lab.registry,
-        "kaapana_registry_username": lab.registry_user,
-        "kaapana_registry_password": lab.registry_password(),
-        "kaapana_platform_name": "kaapana-admin-chart",
-        "kaapana_platform_version": "0.6.0-lab",
-        "kaapana_plain_http": True,
-        "kaapana_domain": "kaapana.badin.lab.internal",
-        "kaapana_proxy_reboot": False,
-        "kaapana_microk8s_dns_servers": [lab.cfg.gateway],
-        "kaapana_keycloak_admin_password": "Badin-Keycloak-1!",
-        "kaapana_helm_namespace": NS_PREFIX + "helm",
-        "kaapana_admin_namespace": NS_PREFIX + "admin",
-        "kaapana_services_namespace": NS_PREFIX + "services",
-        "kaapana_extensions_namespace": NS_PREFIX + "extensions",
-        "kaapana_longhorn_namespace": NS_PREFIX + "longhorn-system",
-        "kaapana_gpu_operator_namespace": NS_PREFIX + "gpu-operator",
-        "kaapana_platform_wait_timeout": 60,
-    }
+    return lab_platform_vars(
+        lab,
+        kaapana_domain="kaapana.badin.lab.internal",
+        kaapana_keycloak_admin_password="Badin-Keycloak-1!",
+        kaapana_helm_namespace=NS_PREFIX + "helm",
+        kaapana_admin_namespace=NS_PREFIX + "admin",
+        kaapana_services_namespace=NS_PREFIX + "services",
+        kaapana_extensions_namespace=NS_PREFIX + "extensions",
+        kaapana_longhorn_namespace=NS_PREFIX + "longhorn-system",
+        kaapana_gpu_operator_namespace=NS_PREFIX + "gpu-operator",
+        kaapana_platform_wait_timeout=60,
+    )
 
 
 def case(case_id, bad, words, main=(MAIN,), workers=(WORKER,), host_vars=None):

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from tests.integration.nodes import node_containers, node_exec, podman, run_playbook, write_inventory
+from tests.integration.nodes import (
+    lab_platform_vars, node_containers, node_exec, podman, pods_not_ready, run_playbook, write_inventory)
 from tests.lab.config import ROOT
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -29,26 +30,19 @@ PROJECT = {"lab": {"projectNamespace": NS + "project"}}
 
 
 def _group_vars(lab):
-    return {
-        "kaapana_registry_url": "%s/charts" % lab.registry,
-        "kaapana_registry_username": lab.registry_user,
-        "kaapana_registry_password": lab.registry_password(),
-        "kaapana_platform_name": "kaapana-admin-chart",
-        "kaapana_platform_version": "0.6.0-lab",
-        "kaapana_plain_http": True,
-        "kaapana_domain": DOMAIN,
-        "kaapana_helm_namespace": HELM_NAMESPACE,
-        "kaapana_admin_namespace": NS + "admin",
-        "kaapana_services_namespace": NS + "services",
-        "kaapana_extensions_namespace": NS + "extensions",
-        "kaapana_platform_extra_values": PROJECT,
-        "kaapana_proxy_reboot": False,
-        "kaapana_microk8s_dns_servers": [lab.cfg.gateway],
-        "kaapana_keycloak_admin_password": "Fault-Keycloak-1!",
-        "kaapana_platform_wait_timeout": 300,
-        "kaapana_platform_wait_settle": 3,
-        "kaapana_platform_wait_progress_interval": 3,
-    }
+    return lab_platform_vars(
+        lab,
+        kaapana_domain=DOMAIN,
+        kaapana_helm_namespace=HELM_NAMESPACE,
+        kaapana_admin_namespace=NS + "admin",
+        kaapana_services_namespace=NS + "services",
+        kaapana_extensions_namespace=NS + "extensions",
+        kaapana_platform_extra_values=PROJECT,
+        kaapana_keycloak_admin_password="Fault-Keycloak-1!",
+        kaapana_platform_wait_timeout=300,
+        kaapana_platform_wait_settle=3,
+        kaapana_platform_wait_progress_interval=3,
+    )
 
 
 def _slow(hook=0, pods=0):
@@ -97,25 +91,6 @@ class Streamed:
         rc = self.proc.wait(timeout=timeout)
         self.reader.join(timeout=30)
         return rc, "".join(self.lines)
-
-
-def _pods(lab, namespace):
-    out = lab.kubectl_run("-n", namespace, "get", "pods", "-o", "json", check=False)
-    return [p for p in json.loads(out.stdout)["items"] if not p["metadata"].get("deletionTimestamp")] \
-        if out.returncode == 0 else []
-
-
-def _not_ready(lab):
-    bad = []
-    for ns in PLATFORM_NAMESPACES:
-        pods = _pods(lab, ns)
-        if not pods:
-            bad.append("%s: no pods" % ns)
-        for pod in pods:
-            if pod["status"].get("phase") != "Succeeded" and not all(
-                    c["ready"] for c in pod["status"].get("containerStatuses", [{"ready": False}])):
-                bad.append("%s/%s" % (ns, pod["metadata"]["name"]))
-    return bad
 
 
 def _release_status(lab, name="kaapana-admin-chart", namespace=HELM_NAMESPACE):
@@ -203,7 +178,8 @@ def test_killed_during_helm_install_then_rerun_converges(lab, faults):
     res = run_playbook(lab, "playbooks/deploy.yml", faults["inventory"])
     assert res.returncode == 0, res.stdout[-5000:]
     assert _release_status(lab) == "deployed"
-    assert not _not_ready(lab), _not_ready(lab)
+    not_ready = pods_not_ready(lab, PLATFORM_NAMESPACES)
+    assert not not_ready, not_ready
 
 
 @pytest.mark.reliability('faults', 'killed during the readiness wait, re-run converges while kube-apiserver restarts mid-wait')
@@ -214,7 +190,7 @@ def test_killed_during_readiness_wait_then_rerun_survives_an_apiserver_restart(l
                    trigger="Show the progress of the platform's pods", action=lambda r: r.kill())
     rc, out = run.wait()
     assert run.fired.is_set() and rc != 0, out[-4000:]
-    assert _not_ready(lab), "the pods were ready already: the kill did not happen during the wait"
+    assert pods_not_ready(lab, PLATFORM_NAMESPACES), "the pods were ready already: the kill did not happen during the wait"
 
     def restart_apiserver(_run):
         lab.restart_apiserver()
@@ -224,7 +200,8 @@ def test_killed_during_readiness_wait_then_rerun_survives_an_apiserver_restart(l
     rc, out = rerun.wait()
     assert rerun.fired.is_set(), out[-4000:]
     assert rc == 0, out[-5000:]
-    assert not _not_ready(lab), _not_ready(lab)
+    not_ready = pods_not_ready(lab, PLATFORM_NAMESPACES)
+    assert not not_ready, not_ready
 
 
 def _force_status(lab, status, name="kaapana-admin-chart", namespace=HELM_NAMESPACE):
@@ -247,4 +224,5 @@ def test_release_left_in_pending_upgrade_is_recovered_by_the_next_run(lab, fault
     assert res.returncode == 0, res.stdout[-5000:]
     assert "pending-upgrade" in res.stdout  # the role reports the recovery
     assert _release_status(lab) == "deployed"
-    assert not _not_ready(lab), _not_ready(lab)
+    not_ready = pods_not_ready(lab, PLATFORM_NAMESPACES)
+    assert not not_ready, not_ready

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.integration.nodes import node_containers, node_exec, recap, run_playbook, write_inventory
+from tests.integration.nodes import lab_platform_vars, node_containers, node_exec, recap, run_playbook, write_inventory
 from tests.lab import nodes as lab_nodes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -23,21 +23,10 @@ DOMAIN = "kaapana.site.lab.internal"
 
 
 def _group_vars(lab):
-    return {
-        "kaapana_registry_url": "%s/charts" % lab.registry,
-        "kaapana_registry_username": lab.registry_user,
-        "kaapana_registry_password": lab.registry_password(),
-        "kaapana_platform_name": "kaapana-admin-chart",
-        "kaapana_platform_version": "0.6.0-lab",
-        "kaapana_plain_http": True,
-        "kaapana_domain": DOMAIN,
-        "kaapana_proxy_reboot": False,
-        "kaapana_microk8s_dns_servers": [lab.cfg.gateway],
-        "kaapana_keycloak_admin_password": "Site-Keycloak-1!",
-        "kaapana_credentials_minio_password": "Site-Minio-2!",
-        "kaapana_grafana_password": "Site-Grafana-3!",
-        "kaapana_platform_wait_settle": 5,
-    }
+    return lab_platform_vars(
+        lab, kaapana_domain=DOMAIN, kaapana_keycloak_admin_password="Site-Keycloak-1!",
+        kaapana_credentials_minio_password="Site-Minio-2!", kaapana_grafana_password="Site-Grafana-3!",
+        kaapana_platform_wait_settle=5)
 
 
 def _secrets(lab):

@@ -16,7 +16,7 @@ import sys
 import pytest
 import yaml
 
-from tests.integration.nodes import node_containers, run_playbook, write_inventory
+from tests.integration.nodes import lab_platform_vars, node_containers, pods_not_ready, run_playbook, write_inventory
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -27,15 +27,7 @@ PROGRESS_TASK = "Show the progress of the platform's pods"
 
 def _group_vars(lab):
     registry = lab.registry
-    return {
-        "kaapana_registry_url": "%s/charts" % registry,
-        "kaapana_registry_username": lab.registry_user,
-        "kaapana_registry_password": lab.registry_password(),
-        "kaapana_platform_name": "kaapana-admin-chart",
-        "kaapana_platform_version": "0.6.0-lab",
-        "kaapana_plain_http": True,
-        "kaapana_proxy_reboot": False,
-        "kaapana_microk8s_dns_servers": [lab.cfg.gateway],
+    return lab_platform_vars(lab, **{
         "kaapana_keycloak_admin_password": "Inst-Keycloak-1!",
         # Longhorn from the lab's OCI registry (password auth, plain HTTP).
         "kaapana_storage_provider": "longhorn",
@@ -51,7 +43,7 @@ def _group_vars(lab):
         "kaapana_longhorn_helm_timeout": "4m",
         "kaapana_platform_wait_settle": 10,
         "kaapana_platform_wait_progress_interval": 4,
-    }
+    })
 
 
 def _instance_vars(uid):
@@ -64,26 +56,6 @@ def _instance_vars(uid):
 
 INSTANCE_A = _instance_vars("a")
 INSTANCE_B = _instance_vars("b")
-
-
-def _pods(lab, namespace):
-    out = lab.kubectl_run("-n", namespace, "get", "pods", "-o", "json", check=False)
-    return [p for p in json.loads(out.stdout)["items"] if not p["metadata"].get("deletionTimestamp")] \
-        if out.returncode == 0 else []
-
-
-def _all_ready(lab, namespaces):
-    problems = []
-    for ns in namespaces:
-        pods = _pods(lab, ns)
-        if not pods:
-            problems.append("%s: no pods" % ns)
-        for pod in pods:
-            done = pod["status"].get("phase") == "Succeeded" or all(
-                c["ready"] for c in pod["status"].get("containerStatuses", [{"ready": False}]))
-            if not done:
-                problems.append("%s/%s" % (ns, pod["metadata"]["name"]))
-    return problems
 
 
 def _recorded_values(lab, namespace):
@@ -150,9 +122,11 @@ def test_site_through_ansible_runner_with_longhorn_and_instance_uid(lab, cluster
     assert any("pods ready after" in line for line in lines), lines or stdout[-4000:]
     assert "https://kaapana-a.inst.lab.internal" in stdout
     # Longhorn installed, the platform on Longhorn's classes, the instance's own namespaces and data dirs.
-    assert not _all_ready(lab, ["longhorn-system"]), _all_ready(lab, ["longhorn-system"])
+    not_ready = pods_not_ready(lab, ["longhorn-system"])
+    assert not not_ready, not_ready
     assert lab.kubectl_run("get", "storageclass", "longhorn", check=False).returncode == 0
-    assert not _all_ready(lab, ["a-admin", "a-services", "a-extensions"])
+    not_ready = pods_not_ready(lab, ["a-admin", "a-services", "a-extensions"])
+    assert not not_ready, not_ready
     v = _recorded_values(lab, "a-default")
     expected = {"instance_uid": "a", "services_namespace": "a-services", "extensions_namespace": "a-extensions",
                 "admin_namespace": "a-admin", "helm_namespace": "a-admin", "include_reverse_proxy": True,
