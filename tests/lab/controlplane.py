@@ -51,9 +51,10 @@ def kwok_config(stage_dir):
 
 
 def _https_ok(url, cfg, timeout=2):
-    ctx = ssl.create_default_context(cafile=os.path.join(cfg.pki, "ca.crt"))
-    ctx.load_cert_chain(os.path.join(cfg.pki, "admin.crt"), os.path.join(cfg.pki, "admin.key"))
     try:
+        # Inside the try: a checkout that never ran `lab up` has no PKI, and that means "not healthy" too.
+        ctx = ssl.create_default_context(cafile=os.path.join(cfg.pki, "ca.crt"))
+        ctx.load_cert_chain(os.path.join(cfg.pki, "admin.crt"), os.path.join(cfg.pki, "admin.key"))
         with urllib.request.urlopen(url, context=ctx, timeout=timeout) as resp:
             return resp.status == 200
     except Exception:  # noqa: BLE001 - any failure means "not healthy yet"
@@ -156,7 +157,32 @@ rules:
 """
 
 
+def foreign_lab(cfg):
+    """The state directory of a lab that another checkout started on this machine, else None. The lab's
+    addresses and ports are fixed, so two labs cannot run side by side; starting a second one over the
+    first would fail later with port conflicts, or talk to the wrong API server."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as handle:
+                argv = handle.read().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        if not argv or os.path.basename(argv[0]) != "etcd" or "--data-dir" not in argv:
+            continue
+        data_dir = argv[argv.index("--data-dir") + 1] if argv.index("--data-dir") + 1 < len(argv) else ""
+        state = os.path.dirname(data_dir)
+        if os.path.realpath(state) != os.path.realpath(cfg.state):
+            return state
+    return None
+
+
 def start(cfg, procs):
+    other = foreign_lab(cfg)
+    if other:
+        raise RuntimeError("another lab is running on this machine (state in %s); only one lab can run at a time: "
+                           "run `python -m tests.lab down` in that checkout first" % other)
     os.makedirs(cfg.state, exist_ok=True)
     pki.ensure_pki(cfg.pki, cfg.gateway, str(ipaddress.ip_network(cfg.service_cidr)[1]))
     pki.write_kubeconfig(cfg.kubeconfig, cfg.api_server, cfg.pki)
