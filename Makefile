@@ -46,7 +46,7 @@ integration: venv
 test: venv
 	bash scripts/lint.sh
 	bash scripts/sanity.sh
-	$(PY) -m pytest tests/unit tests/integration
+	$(PY) -m pytest --durations=30 tests/unit tests/integration
 
 bench: venv
 	$(PY) -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install -q matplotlib==3.11.2
