@@ -1,7 +1,9 @@
 """site.yml end to end with Longhorn storage and an INSTANCE_UID, run the way AWX runs it (ansible-runner:
 private data dir with project, inventory and extravars, no TTY): site.yml on three lab nodes with
 kaapana_storage_provider longhorn (chart from the lab's OCI registry) and kaapana_instance_uid a; the event
-stream shows success and the readiness progress lines.
+stream shows success and the readiness progress lines. Then, on the same cluster: the second run changes
+nothing; instance b deploys beside a and undeploying b leaves a ready with its data; a undeploys (data
+intact) and redeploys.
 
 Kaapana's admin namespace is shared between instances and its 0.6.0 admin chart creates cluster-scoped
 storage classes and a project namespace of its own: two releases of that chart collide on them, so each
@@ -16,7 +18,8 @@ import sys
 import pytest
 import yaml
 
-from tests.integration.nodes import lab_platform_vars, node_containers, pods_not_ready, run_playbook, write_inventory
+from tests.integration.nodes import (lab_platform_vars, live_pods, node_containers, node_exec, pods_not_ready, recap,
+                                     run_playbook, write_inventory)
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -56,6 +59,18 @@ def _instance_vars(uid):
 
 INSTANCE_A = _instance_vars("a")
 INSTANCE_B = _instance_vars("b")
+NAMESPACES = {uid: ["%s-admin" % uid, "%s-services" % uid, "%s-extensions" % uid, "%s-project" % uid]
+              for uid in ("a", "b")}
+
+
+def _data_digest(lab, uid):
+    """Checksums of every file under the instance's data directory on the main node."""
+    return node_exec(lab, NODES[0], "sh", "-c", "find /home/kaapana-%s -type f -print0 | sort -z | "
+                     "xargs -0 -r sha256sum" % uid, check=False).stdout
+
+
+def _live_platform_pods(lab, uid):
+    return ["%s/%s" % (ns, pod["metadata"]["name"]) for ns in NAMESPACES[uid] for pod in live_pods(lab, ns)]
 
 
 def _recorded_values(lab, namespace):
@@ -137,3 +152,48 @@ def test_site_through_ansible_runner_with_longhorn_and_instance_uid(lab, cluster
     assert not mismatched, mismatched
     # The extravars file (it holds the registry password) is not world-readable.
     assert oct(os.stat(str(cluster["tmp"] / "runner" / "env" / "extravars")).st_mode & 0o077) == "0o0"
+
+
+def test_second_run_with_longhorn_and_instance_uid_changes_nothing(lab, cluster):
+    res = run_playbook(lab, "site.yml", cluster["inventory"], extra_vars=INSTANCE_A)
+    assert res.returncode == 0, res.stdout[-4000:]
+    counts = recap(res.stdout)
+    assert set(NODES) <= set(counts), counts
+    assert all(c["changed"] == 0 for c in counts.values()), counts
+
+
+@pytest.mark.reliability('isolation', 'instances a and b side by side: both ready; undeploying b leaves a ready and its data intact')
+def test_undeploying_instance_b_leaves_instance_a_ready(lab, cluster):
+    node_exec(lab, NODES[0], "sh", "-c", "mkdir -p /home/kaapana-a/dicom && "
+              "head -c 32768 /dev/urandom > /home/kaapana-a/dicom/study.dcm")
+    before = _data_digest(lab, "a")
+    assert "study.dcm" in before
+    res = run_playbook(lab, "playbooks/deploy.yml", cluster["inventory"], extra_vars=INSTANCE_B)
+    assert res.returncode == 0, res.stdout[-4000:]
+    both = NAMESPACES["a"][:3] + NAMESPACES["b"][:3]
+    not_ready = pods_not_ready(lab, both)
+    assert not not_ready, not_ready
+    assert _recorded_values(lab, "b-default")["instance_uid"] == "b"
+
+    res = run_playbook(lab, "playbooks/undeploy.yml", cluster["inventory"], extra_vars=INSTANCE_B)
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert not _live_platform_pods(lab, "b"), _live_platform_pods(lab, "b")
+    not_ready = pods_not_ready(lab, NAMESPACES["a"][:3])
+    assert not not_ready, not_ready
+    assert _recorded_values(lab, "a-default")["instance_uid"] == "a"
+    assert _data_digest(lab, "a") == before
+
+
+@pytest.mark.reliability('data safety', 'Longhorn + INSTANCE_UID: undeploy leaves no platform pod and the data intact; redeploy works')
+def test_undeploy_then_redeploy_instance_a(lab, cluster):
+    before = _data_digest(lab, "a")
+    assert "study.dcm" in before
+    res = run_playbook(lab, "playbooks/undeploy.yml", cluster["inventory"], extra_vars=INSTANCE_A)
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert not _live_platform_pods(lab, "a"), _live_platform_pods(lab, "a")
+    assert _data_digest(lab, "a") == before
+    res = run_playbook(lab, "playbooks/redeploy.yml", cluster["inventory"], extra_vars=INSTANCE_A)
+    assert res.returncode == 0, res.stdout[-4000:]
+    not_ready = pods_not_ready(lab, NAMESPACES["a"][:3])
+    assert not not_ready, not_ready
+    assert _data_digest(lab, "a") == before
