@@ -26,7 +26,7 @@ def _group_vars(lab):
     return lab_platform_vars(
         lab, kaapana_domain=DOMAIN, kaapana_keycloak_admin_password="Site-Keycloak-1!",
         kaapana_credentials_minio_password="Site-Minio-2!", kaapana_grafana_password="Site-Grafana-3!",
-        kaapana_platform_wait_settle=5)
+        kaapana_platform_wait_settle=5, kaapana_platform_wait_progress_interval=3)
 
 
 def _secrets(lab):
@@ -235,6 +235,7 @@ def test_undeploy_keeps_data_and_leaves_no_pod(lab, site):
         left = [p["metadata"]["name"] for p in _pods(lab, ns) if not p["metadata"].get("deletionTimestamp")]
         assert ns == "default" or not left, "pods left in %s: %s" % (ns, left)
     assert _data_digest(lab) == before
+    site["undeployed_with_data"] = before
 
 
 def test_redeploy_brings_the_platform_back(lab, site):
@@ -242,13 +243,17 @@ def test_redeploy_brings_the_platform_back(lab, site):
     assert res.returncode == 0, res.stdout[-4000:]
     assert _pods(lab, "services")
     assert _recorded_values(lab)["global"]["hostname"] == DOMAIN
+    # The undeploy above and this deploy are the first of the five deploy/undeploy cycles, when the data held.
+    if site.get("undeployed_with_data") and _data_digest(lab) == site["undeployed_with_data"]:
+        site["cycles_done"] = 1
 
 
 @pytest.mark.reliability('data safety', 'five deploy/undeploy cycles: data checksums unchanged, no platform pod left')
 def test_five_deploy_undeploy_cycles_keep_the_data_byte_identical(lab, site):
     before = _data_digest(lab)
     assert "image.dcm" in before
-    for cycle in range(1, 6):
+    # Cycle 1 is the undeploy and redeploy tests above when both passed with the data intact; the rest run here.
+    for cycle in range(site.get("cycles_done", 0) + 1, 6):
         res = run_playbook(lab, "playbooks/undeploy.yml", site["inventory"])
         assert res.returncode == 0, "cycle %d undeploy: %s" % (cycle, res.stdout[-4000:])
         left = [(ns, p["metadata"]["name"]) for ns in PLATFORM_NAMESPACES for p in _pods(lab, ns)
