@@ -1,7 +1,7 @@
 """site.yml on 1, 3 and 6 lab nodes: the first run, the idempotent re-run, and the time each added node costs.
 
 Each size gets fresh node containers (bench-s<N>-<i>), the lab inventory's settings and the fixture platform;
-after the two runs the platform is undeployed and the containers removed. Times are wall seconds of
+after the two runs the platform is undeployed with a purge and the containers removed. Times are wall seconds of
 ansible-playbook; `changed` is the re-run's total from the PLAY RECAP (0 when idempotent)."""
 import os
 import sys
@@ -45,9 +45,9 @@ def _lab(*args):
                           text=True, check=False)
 
 
-def _playbook(inventory, playbook):
-    return timed([os.path.join(BIN, "ansible-playbook"), "-i", inventory, os.path.join(ROOT, playbook)],
-                 env_=_env(), timeout=3600)
+def _playbook(inventory, playbook, extra_args=()):
+    return timed([os.path.join(BIN, "ansible-playbook"), "-i", inventory, os.path.join(ROOT, playbook)]
+                 + list(extra_args), env_=_env(), timeout=3600)
 
 
 def _changed(output):
@@ -79,7 +79,10 @@ def run(sizes, log, workdir):
             results.append(row)
             log("  %s" % {k: v for k, v in row.items() if k != "error"})
         finally:
-            _playbook(inventory, "playbooks/undeploy.yml")
+            # A purge: the hostpath PVCs are bound to these containers, which go next; kept, they would leave
+            # the next size's postgres Unschedulable.
+            _playbook(inventory, "playbooks/undeploy.yml", extra_args=[
+                "-e", '{"kaapana_purge_data": true, "kaapana_purge_confirm": "kaapana.bench.lab.internal"}'])
             for name in names:
                 _lab("node-rm", name)
                 _lab_kubectl_delete_node(name)
