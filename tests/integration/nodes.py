@@ -3,6 +3,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shlex
 import subprocess
 import sys
 
@@ -122,6 +123,13 @@ def run_role_locally(tmp_path, role, role_vars, tasks_from=None, main_hosts=("lo
     playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     return subprocess.run([playbook, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.json")],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def data_digest(lab, node, directory):
+    """`sha256sum` lines of every file under a directory inside a node container, in path order: equal digests
+    mean byte-identical data ("" when the directory is missing or empty)."""
+    return node_exec(lab, node, "sh", "-c", "find %s -type f -print0 | sort -z | xargs -0 -r sha256sum"
+                     % shlex.quote(directory), check=False).stdout
 
 
 def lab_platform_vars(lab, **settings):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.integration.nodes import lab_platform_vars, node_containers, node_exec, recap, run_playbook, write_inventory
+from tests.integration.nodes import data_digest, lab_platform_vars, node_containers, node_exec, recap, run_playbook, write_inventory
 from tests.lab import nodes as lab_nodes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -216,9 +216,7 @@ def test_secrets_are_in_no_file_and_credentials_files_are_private(lab, site):
 
 
 def _data_digest(lab):
-    res = node_exec(lab, "site-main", "sh", "-c",
-                    "find /home/kaapana -type f -print0 | sort -z | xargs -0 sha256sum", check=False)
-    return res.stdout
+    return data_digest(lab, "site-main", "/home/kaapana")
 
 
 @pytest.mark.reliability('data safety', 'undeploy leaves no platform pod and the data directories byte-identical')

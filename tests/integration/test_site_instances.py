@@ -18,8 +18,8 @@ import sys
 import pytest
 import yaml
 
-from tests.integration.nodes import (lab_platform_vars, live_pods, node_containers, node_exec, pods_not_ready, recap,
-                                     run_playbook, write_inventory)
+from tests.integration.nodes import (data_digest, lab_platform_vars, live_pods, node_containers, node_exec,
+                                     pods_not_ready, recap, run_playbook, write_inventory)
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -65,8 +65,7 @@ NAMESPACES = {uid: ["%s-admin" % uid, "%s-services" % uid, "%s-extensions" % uid
 
 def _data_digest(lab, uid):
     """Checksums of every file under the instance's data directory on the main node."""
-    return node_exec(lab, NODES[0], "sh", "-c", "find /home/kaapana-%s -type f -print0 | sort -z | "
-                     "xargs -0 -r sha256sum" % uid, check=False).stdout
+    return data_digest(lab, NODES[0], "/home/kaapana-%s" % uid)
 
 
 def _live_platform_pods(lab, uid):

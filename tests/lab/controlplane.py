@@ -169,10 +169,9 @@ def foreign_lab(cfg):
                 argv = handle.read().decode("utf-8", "replace").split("\0")
         except OSError:
             continue
-        if not argv or os.path.basename(argv[0]) != "etcd" or "--data-dir" not in argv:
+        if not argv or os.path.basename(argv[0]) != "etcd" or "--data-dir" not in argv[:-1]:
             continue
-        data_dir = argv[argv.index("--data-dir") + 1] if argv.index("--data-dir") + 1 < len(argv) else ""
-        state = os.path.dirname(data_dir)
+        state = os.path.dirname(argv[argv.index("--data-dir") + 1])
         if os.path.realpath(state) != os.path.realpath(cfg.state):
             return state
     return None
