@@ -206,3 +206,28 @@ def test_node_containers_reach_the_api_and_join(lab, two_nodes):
     node = json.loads(lab.kubectl_run("get", "node", worker, "-o", "json").stdout)
     ips = [a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP"]
     assert ips == [nodes.container_ip(nodes.podman_env(lab.cfg), worker, lab.cfg.network)]
+
+
+def test_nodes_answer_over_ssh_with_the_lab_key_only(lab, two_nodes, tmp_path):
+    """Nodes are reachable like real hosts: SSH as root with the lab key (which Ansible's ssh connection uses with
+    pipelining), while a key the lab never authorized is refused."""
+    env = nodes.podman_env(lab.cfg)
+    host = nodes.ssh_host_vars(lab.cfg, env, two_nodes[0])
+    nodes.wait_for_ssh(lab.cfg, env, two_nodes[0])
+    ssh = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"] + host["ansible_ssh_common_args"].split()
+    ok = subprocess.run(ssh + ["-i", host["ansible_ssh_private_key_file"], "root@" + host["ansible_host"], "hostname"],
+                        capture_output=True, text=True, timeout=60, check=False)
+    assert ok.returncode == 0 and ok.stdout.strip() == two_nodes[0], ok.stderr
+    stranger = str(tmp_path / "stranger")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", stranger], check=True)
+    refused = subprocess.run(ssh + ["-i", stranger, "root@" + host["ansible_host"], "true"], capture_output=True,
+                             text=True, timeout=60, check=False)
+    assert refused.returncode == 255 and "Permission denied" in refused.stderr, refused.stderr
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {two_nodes[0]: dict(
+        host, ansible_python_interpreter="/usr/bin/python3")}}}))
+    res = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "-i", str(inventory), "all",
+                          "-m", "ansible.builtin.ping", "-vvv"], cwd=ROOT, env=lab.env(), capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert res.returncode == 0 and '"ping": "pong"' in res.stdout, res.stdout[-2000:]
+    assert "PUT " not in res.stdout, "pipelining (ansible.cfg) should send modules over the SSH session, not sftp"

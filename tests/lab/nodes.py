@@ -98,6 +98,8 @@ def build_base(cfg, env, log=print):
                 "RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends %s "
                 "&& apt-get clean && rm -rf /var/lib/apt/lists/*" % " ".join(_packages()),
                 "RUN systemctl mask %s && : > /etc/machine-id" % " ".join(masked),
+                # Every container gets its own SSH host keys at start (init.sh), none baked in.
+                "RUN systemctl enable ssh && rm -f /etc/ssh/ssh_host_*",
                 "",
             ]))
         podman("build", "-t", tag, work, env=env, capture=False)
@@ -136,12 +138,14 @@ def build_image(cfg, log=print):
         shutil.copytree(STANDINS_DIR, os.path.join(work, "standins"),
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         shutil.copy(os.path.join(IMAGE_DIR, "init.sh"), os.path.join(work, "init.sh"))
+        shutil.copy(os.path.join(IMAGE_DIR, "sshd-lab.conf"), os.path.join(work, "sshd-lab.conf"))
         deb = _standin_deb(work)
         with open(os.path.join(work, "Containerfile"), "w") as handle:
             handle.write("\n".join([
                 "FROM " + base,
                 "COPY standins /usr/lib/kaapana-lab/standins",
                 "COPY init.sh /usr/lib/kaapana-lab/init.sh",
+                "COPY sshd-lab.conf /etc/ssh/sshd_config.d/kaapana-lab.conf",
                 "COPY %s /tmp/%s" % (deb, deb),
                 "RUN chmod 0755 /usr/lib/kaapana-lab/init.sh /usr/lib/kaapana-lab/standins/* "
                 "&& dpkg -i /tmp/%s && rm /tmp/%s" % (deb, deb),
@@ -172,11 +176,48 @@ def node_share(cfg):
     with open(os.path.join(share, "lab.env"), "w") as handle:
         handle.write("LAB_API_SERVER=%s\nLAB_REGISTRY=%s\nLAB_SERVICE_CIDR=%s\nLAB_POD_CIDR=%s\n"
                      % (cfg.api_server, cfg.registry, cfg.service_cidr, cfg.pod_cidr))
+    shutil.copy(ssh_key(cfg) + ".pub", os.path.join(share, "authorized_keys"))
+    os.chmod(os.path.join(share, "authorized_keys"), 0o644)
     charts = cfg.path("charts")
     if os.path.isdir(charts):
         for name in os.listdir(charts):
             shutil.copy(os.path.join(charts, name), os.path.join(share, "charts", name))
     return share
+
+
+def ssh_key(cfg):
+    """The lab's SSH key pair (private key 0600 in the lab state); its public half is authorized on every node."""
+    key = cfg.path("ssh", "id_ed25519")
+    if not os.path.exists(key):
+        os.makedirs(os.path.dirname(key), mode=0o700, exist_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kaapana-lab", "-f", key], check=True)
+    return key
+
+
+def ssh_host_vars(cfg, env, name):
+    """Inventory variables that reach a lab node over SSH as root with the lab key, like a real host.
+    Host keys are made per container start and addresses are reused, so they are not pinned."""
+    return {"ansible_connection": "ssh", "ansible_host": container_ip(env, name, cfg.network),
+            "ansible_user": "root", "ansible_ssh_private_key_file": ssh_key(cfg),
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+                                       "-o LogLevel=ERROR"}
+
+
+def wait_for_ssh(cfg, env, name, timeout=60):
+    """Wait until a node's sshd accepts connections (systemd starts it a moment after the container)."""
+    import socket
+    import time
+    address, deadline = container_ip(env, name, cfg.network), time.time() + timeout
+    while True:
+        try:
+            with socket.create_connection((address, 22), timeout=2) as conn:
+                if conn.recv(4).startswith(b"SSH-"):
+                    return address
+        except OSError:
+            pass
+        if time.time() > deadline:
+            raise RuntimeError("%s: no SSH server on %s:22 after %ds" % (name, address, timeout))
+        time.sleep(0.5)
 
 
 def node_run_args(cfg, name, primary=False, gpus=None, extra_env=None):

@@ -6,4 +6,6 @@ if [ "${KAAPANA_LAB_GPU_COUNT:-0}" -gt 0 ] 2>/dev/null; then
 else
   rm -f /usr/bin/nvidia-smi
 fi
+# Host keys of this container (none are baked into the image).
+ssh-keygen -A >/dev/null 2>&1
 exec /lib/systemd/systemd "$@"
