@@ -632,6 +632,7 @@ RELEASE_TEMPLATE = "".join([
     '{{ range $c.Templates }}template=s{{ printf "%x" .Name }};s{{ printf "%x" .Data }};\n{{ end }}',
     '{{ range $c.Files }}file=s{{ printf "%x" .Name }};s{{ printf "%x" .Data }};\n{{ end }}',
 ])
+RELEASE_TEMPLATE_NO_MANIFEST = RELEASE_TEMPLATE.replace('manifest=s{{ printf "%x" $r.Manifest }};\n', '')
 
 
 def _decode_value(text, pos=0):
@@ -934,9 +935,11 @@ def _timeout_flags(wait=False, timeout=None):
     return args
 
 
-def cmd_get_release(name, namespace):
-    """Everything the comparison needs about the newest revision, in one call (see RELEASE_TEMPLATE)."""
-    return ["get", "all", name, "--namespace", namespace, "--template", RELEASE_TEMPLATE]
+def cmd_get_release(name, namespace, manifest=True):
+    """Everything the comparison needs about the newest revision, in one call (see RELEASE_TEMPLATE).
+    The rendered manifest only serves diff mode; leaving it out halves what helm prints for a large release."""
+    return ["get", "all", name, "--namespace", namespace, "--template",
+            RELEASE_TEMPLATE if manifest else RELEASE_TEMPLATE_NO_MANIFEST]
 
 
 def cmd_history(name, namespace):
@@ -1171,7 +1174,7 @@ class HelmRunner:
     def run(self, args, data=None):
         """Run ``helm <args>``; returns (rc, stdout, stderr) with stderr masked."""
         argv = [self.binary] + list(args)
-        shown = [("<release-template>" if arg == RELEASE_TEMPLATE else arg) for arg in argv]
+        shown = [("<release-template>" if arg in (RELEASE_TEMPLATE, RELEASE_TEMPLATE_NO_MANIFEST) else arg) for arg in argv]
         self.commands.append(mask_command(shown, self.secrets))
         rc, out, err = self.module.run_command(argv, data=data, environ_update=self.environ, check_rc=False)
         return rc, out, mask_text(err, self.secrets)
@@ -1203,7 +1206,7 @@ class ReleaseManager:
                                            host=kw.get("host"), secrets=self.secrets))
 
     def status(self):
-        rc, out, err = self.runner.run(cmd_get_release(self.p["name"], self.p["namespace"]))
+        rc, out, err = self.runner.run(cmd_get_release(self.p["name"], self.p["namespace"], manifest=self.diff_mode))
         if rc != 0:
             if is_release_not_found(err):
                 return None

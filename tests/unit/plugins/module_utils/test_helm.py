@@ -419,6 +419,14 @@ def test_get_release_command_uses_the_template():
     assert argv[:5] == ["get", "all", "r", "--namespace", "ns"] and argv[-2:] == ["--template", h.RELEASE_TEMPLATE]
 
 
+def test_get_release_command_leaves_the_manifest_out_outside_diff_mode():
+    argv = h.cmd_get_release("r", "ns", manifest=False)
+    template = argv[-1]
+    assert template == h.RELEASE_TEMPLATE_NO_MANIFEST != h.RELEASE_TEMPLATE
+    assert "$r.Manifest" not in template and "$c.Templates" in template and "$r.Config" in template
+    assert h.parse_release_template("name=s%s;\n" % b"r".hex())["manifest"] == ""
+
+
 def test_parse_values_and_history():
     assert h.parse_values("null\n") == {}
     assert h.parse_values('{"a": {"b": 1.0}}') == {"a": {"b": 1}}
