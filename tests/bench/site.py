@@ -2,7 +2,11 @@
 
 Each size gets fresh node containers (bench-s<N>-<i>), the lab inventory's settings and the fixture platform;
 after the two runs the platform is undeployed with a purge and the containers removed. Times are wall seconds of
-ansible-playbook; `changed` is the re-run's total from the PLAY RECAP (0 when idempotent)."""
+ansible-playbook; `changed` is the re-run's total from the PLAY RECAP (0 when idempotent).
+
+Nodes are reached over SSH (BENCH_SITE_CONNECTION=ssh, the default) as an admin reaches real hosts: key
+login as root, pipelining on (ansible.cfg). BENCH_SITE_CONNECTION=podman uses the podman connection of the
+tests instead, which has no pipelining and pays several podman calls per task."""
 import os
 import sys
 import time
@@ -11,9 +15,23 @@ from tests.bench.common import BIN, timed
 from tests.lab.config import CONFIG, ROOT
 
 
+def connection():
+    name = os.environ.get("BENCH_SITE_CONNECTION", "ssh")
+    if name not in ("ssh", "podman"):
+        raise SystemExit("BENCH_SITE_CONNECTION must be ssh or podman, not %r" % name)
+    return name
+
+
+def _host_vars(name):
+    from tests.lab import nodes
+    if connection() == "ssh":
+        return dict(nodes.ssh_host_vars(CONFIG, nodes.podman_env(CONFIG), name),
+                    ansible_python_interpreter="/usr/bin/python3")
+    return {"ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3"}
+
+
 def _inventory(path, names):
     import yaml
-    host = {"ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3"}
     group_vars = {
         "kaapana_sysctl_apply": False, "kaapana_proxy_reboot": False,
         "kaapana_microk8s_dns_servers": [CONFIG.gateway],
@@ -23,8 +41,8 @@ def _inventory(path, names):
         "kaapana_domain": "kaapana.bench.lab.internal", "kaapana_platform_wait_settle": 5,
     }
     inv = {"all": {"vars": group_vars, "children": {
-        "kaapana_main": {"hosts": {names[0]: dict(host)}},
-        "kaapana_workers": {"hosts": {n: dict(host) for n in names[1:]}}}}}
+        "kaapana_main": {"hosts": {names[0]: _host_vars(names[0])}},
+        "kaapana_workers": {"hosts": {n: _host_vars(n) for n in names[1:]}}}}}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         yaml.safe_dump(inv, handle)
@@ -60,18 +78,22 @@ def run(sizes, log, workdir):
     for n in sizes:
         names = ["bench-s%d-%d" % (n, i) for i in range(n)]
         inventory = os.path.join(workdir, "site-%d.yml" % n)
-        _inventory(inventory, names)
         try:
             for i, name in enumerate(names):
                 res = _lab("node", name + (":primary" if i == 0 else ""))
                 if res.returncode != 0:
                     raise RuntimeError("lab node %s: %s" % (name, res.stderr[-500:]))
+            if connection() == "ssh":
+                from tests.lab import nodes
+                for name in names:
+                    nodes.wait_for_ssh(CONFIG, nodes.podman_env(CONFIG), name)
+            _inventory(inventory, names)
             time.sleep(2)
             log("site: %d node(s), first run..." % n)
             first, first_s, first_cpu, dummy = _playbook(inventory, "site.yml")
             log("site: %d node(s), re-run..." % n)
             again, again_s, again_cpu, dummy = _playbook(inventory, "site.yml")
-            row = {"nodes": n, "first_s": round(first_s, 1), "rerun_s": round(again_s, 1),
+            row = {"nodes": n, "connection": connection(), "first_s": round(first_s, 1), "rerun_s": round(again_s, 1),
                    "first_ok": first.returncode == 0, "rerun_ok": again.returncode == 0,
                    "rerun_changed": _changed(again.stdout), "controller_cpu_s": round(first_cpu + again_cpu, 1)}
             if not (row["first_ok"] and row["rerun_ok"]):
@@ -96,14 +118,17 @@ def _lab_kubectl_delete_node(name):
 
 
 def summary(results):
-    """Re-run share of the first run and the extra time per added node, relative to the 1-node run."""
+    """Re-run share of the first run, and the extra time per added node relative to the 1-node run: for the first
+    run, the re-run, and the controller's CPU (on real hosts the node side runs on the nodes' own CPUs; here the
+    controller and every node container share this machine's cores)."""
     by = {r["nodes"]: r for r in results}
     out = {"rerun_share": {n: round(r["rerun_s"] / r["first_s"], 3) for n, r in by.items() if r["first_s"]}}
     base = by.get(min(by)) if by else None
-    out["per_added_node"] = {}
-    if base:
-        for n, r in sorted(by.items()):
-            if n > base["nodes"]:
-                out["per_added_node"][n] = round((r["first_s"] - base["first_s"]) / (n - base["nodes"])
-                                                 / base["first_s"], 3)
+    for key, field in (("per_added_node", "first_s"), ("per_added_node_rerun", "rerun_s"),
+                       ("per_added_node_controller_cpu", "controller_cpu_s")):
+        out[key] = {}
+        if base and base.get(field):
+            for n, r in sorted(by.items()):
+                if n > base["nodes"] and field in r:
+                    out[key][n] = round((r[field] - base[field]) / (n - base["nodes"]) / base[field], 3)
     return out
