@@ -51,12 +51,58 @@ def _digest(paths):
     return h.hexdigest()[:12]
 
 
+def _rootfs_tag(cfg):
+    return "%s-rootfs:bookworm" % cfg.node_image
+
+
+# Container hygiene for systemd as PID 1: no getty, no udev or kernel-module set-up.
+MASKED_UNITS = ["getty.target", "systemd-udevd.service", "systemd-udev-trigger.service",
+                "systemd-modules-load.service", "sys-kernel-config.mount", "systemd-remount-fs.service",
+                "systemd-firstboot.service", "apt-daily.timer", "apt-daily-upgrade.timer",
+                # logind (reachable since openssh-server's libpam-systemd) starts on demand and leaves a fresh
+                # /var/tmp/systemd-private-* on every start: noise on nodes whose files the tests watch.
+                "systemd-logind.service"]
+
+
+def _base_containerfile(cfg):
+    return "\n".join([
+        "FROM " + _rootfs_tag(cfg),
+        "ENV DEBIAN_FRONTEND=noninteractive",
+        "RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends %s "
+        "&& apt-get clean && rm -rf /var/lib/apt/lists/*" % " ".join(_packages()),
+        "RUN systemctl mask %s && : > /etc/machine-id" % " ".join(MASKED_UNITS),
+        # Every container gets its own SSH host keys at start (init.sh), none baked in.
+        "RUN systemctl enable ssh && rm -f /etc/ssh/ssh_host_*",
+        "",
+    ])
+
+
+def _text_digest(*parts):
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
+
+
 def base_tag(cfg):
-    return "%s-base:%s" % (cfg.node_image, _digest([IMAGE_DIR])[:12])
+    """Keyed by the image folder and the Containerfile, so a changed package list or unit mask rebuilds it."""
+    return "%s-base:%s" % (cfg.node_image, _text_digest(_digest([IMAGE_DIR]), _base_containerfile(cfg)))
 
 
 def image_tag(cfg):
-    return "%s:%s" % (cfg.node_image, _digest([IMAGE_DIR, STANDINS_DIR]))
+    return "%s:%s" % (cfg.node_image, _text_digest(base_tag(cfg), _digest([IMAGE_DIR, STANDINS_DIR]),
+                                                    _image_containerfile(base_tag(cfg), "snapd-standin.deb")))
+
+
+def _image_containerfile(base, deb):
+    return "\n".join([
+        "FROM " + base,
+        "COPY standins /usr/lib/kaapana-lab/standins",
+        "COPY init.sh /usr/lib/kaapana-lab/init.sh",
+        "COPY sshd-lab.conf /etc/ssh/sshd_config.d/kaapana-lab.conf",
+        "COPY %s /tmp/%s" % (deb, deb),
+        "RUN chmod 0755 /usr/lib/kaapana-lab/init.sh /usr/lib/kaapana-lab/standins/* "
+        "&& dpkg -i /tmp/%s && rm /tmp/%s" % (deb, deb),
+        'CMD ["/usr/lib/kaapana-lab/init.sh"]',
+        "",
+    ])
 
 
 def image_exists(tag, env):
@@ -69,7 +115,7 @@ def build_base(cfg, env, log=print):
     tag = base_tag(cfg)
     if image_exists(tag, env):
         return tag
-    rootfs_tag = "%s-rootfs:bookworm" % cfg.node_image
+    rootfs_tag = _rootfs_tag(cfg)
     if not image_exists(rootfs_tag, env):
         log("building node rootfs %s with debootstrap (once)" % rootfs_tag)
         rootfs = tempfile.mkdtemp(prefix="kaapana-lab-rootfs-", dir=cfg.cache)
@@ -85,23 +131,10 @@ def build_base(cfg, env, log=print):
         finally:
             shutil.rmtree(rootfs, ignore_errors=True)
     log("building node base image %s (apt packages, a few minutes, once per package list)" % tag)
-    # Container hygiene for systemd as PID 1: no getty, no udev or kernel-module set-up.
-    masked = ["getty.target", "systemd-udevd.service", "systemd-udev-trigger.service",
-              "systemd-modules-load.service", "sys-kernel-config.mount", "systemd-remount-fs.service",
-              "systemd-firstboot.service", "apt-daily.timer", "apt-daily-upgrade.timer"]
     work = tempfile.mkdtemp(prefix="kaapana-lab-base-")
     try:
         with open(os.path.join(work, "Containerfile"), "w") as handle:
-            handle.write("\n".join([
-                "FROM " + rootfs_tag,
-                "ENV DEBIAN_FRONTEND=noninteractive",
-                "RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends %s "
-                "&& apt-get clean && rm -rf /var/lib/apt/lists/*" % " ".join(_packages()),
-                "RUN systemctl mask %s && : > /etc/machine-id" % " ".join(masked),
-                # Every container gets its own SSH host keys at start (init.sh), none baked in.
-                "RUN systemctl enable ssh && rm -f /etc/ssh/ssh_host_*",
-                "",
-            ]))
+            handle.write(_base_containerfile(cfg))
         podman("build", "-t", tag, work, env=env, capture=False)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -141,17 +174,7 @@ def build_image(cfg, log=print):
         shutil.copy(os.path.join(IMAGE_DIR, "sshd-lab.conf"), os.path.join(work, "sshd-lab.conf"))
         deb = _standin_deb(work)
         with open(os.path.join(work, "Containerfile"), "w") as handle:
-            handle.write("\n".join([
-                "FROM " + base,
-                "COPY standins /usr/lib/kaapana-lab/standins",
-                "COPY init.sh /usr/lib/kaapana-lab/init.sh",
-                "COPY sshd-lab.conf /etc/ssh/sshd_config.d/kaapana-lab.conf",
-                "COPY %s /tmp/%s" % (deb, deb),
-                "RUN chmod 0755 /usr/lib/kaapana-lab/init.sh /usr/lib/kaapana-lab/standins/* "
-                "&& dpkg -i /tmp/%s && rm /tmp/%s" % (deb, deb),
-                'CMD ["/usr/lib/kaapana-lab/init.sh"]',
-                "",
-            ]))
+            handle.write(_image_containerfile(base, deb))
         podman("build", "--network=none", "-t", tag, work, env=env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
