@@ -87,8 +87,9 @@ def base_tag(cfg):
 
 
 def image_tag(cfg):
-    return "%s:%s" % (cfg.node_image, _text_digest(base_tag(cfg), _digest([IMAGE_DIR, STANDINS_DIR]),
-                                                    _image_containerfile(base_tag(cfg), "snapd-standin.deb")))
+    base = base_tag(cfg)
+    key = _text_digest(base, _digest([IMAGE_DIR, STANDINS_DIR]), _image_containerfile(base, "snapd-standin.deb"))
+    return "%s:%s" % (cfg.node_image, key)
 
 
 def _image_containerfile(base, deb):
