@@ -34,6 +34,10 @@ SECRET_KEYS = (
 )
 MASK = "********"
 SECRET_NAME_RE = re.compile(r"(password|secret|token|passwd)", re.I)
+# Words of kaapana_platform_extra_values keys that name a credential (see _extra_secret_key).
+EXTRA_SECRET_WORD_RE = re.compile(r"(password|passwd|secret|token|credential|auth)")
+# scheme://userinfo@ (userinfo: up to the last '@' before the host, no '/', '?', '#' or white space)
+URL_USERINFO_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#\s@]*(?:@[^/?#\s@]*)*)@")
 
 DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$")
@@ -372,17 +376,62 @@ def platform_instance_uid_check(uid, name="kaapana_instance_uid"):
     return None
 
 
-def platform_mask_secrets(values, mask=MASK):
-    """A deep copy of a values dict with every credential replaced by a mask (empty ones stay empty)."""
-    def walk(node, key=None):
+def _mask_url_userinfo(text, mask=MASK):
+    """Every `scheme://user:password@host` in a string as `scheme://user:<mask>@host`, and a userinfo without
+    a password (`scheme://token@host`, a token used as user name) as `scheme://<mask>@host`."""
+    def repl(match):
+        user, sep, _password = match.group(2).partition(":")
+        return "%s%s@" % (match.group(1), (user + ":" + mask) if sep else mask)
+    return URL_USERINFO_RE.sub(repl, text)
+
+
+def _extra_secret_key(key):
+    """True for a key of kaapana_platform_extra_values that names a credential: one of its words (split at '_',
+    '-', '.', and lower/upper case changes) contains password, passwd, secret, token, credential or auth, or
+    ends in key (apiKey, access_key, sshkey; not keycloak)."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(key))
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+    return any(EXTRA_SECRET_WORD_RE.search(w) or w.endswith(("key", "keys")) for w in words)
+
+
+def platform_mask_secrets(values, mask=MASK, extra=None):
+    """A deep copy of a values dict with every credential replaced by a mask (empty ones stay empty): the keys of
+    the --set line's credentials and any key naming a password, secret or token; every URL's userinfo in any
+    string (http://user:pass@proxy -> http://user:<mask>@proxy); and, where `extra` (kaapana_platform_extra_values)
+    provided the value, the whole value under any key naming a password, secret, token, key, credential or auth."""
+    def scrub(node):
         if isinstance(node, dict):
-            return dict((k, walk(v, k)) for k, v in node.items())
+            return dict((k, scrub(v)) for k, v in node.items())
         if isinstance(node, list):
-            return [walk(v, key) for v in node]
+            return [scrub(v) for v in node]
+        if isinstance(node, bool) or node in ("", None):
+            return node
+        return mask
+
+    def walk(node, key=None, from_extra=None):
+        if key is not None and from_extra is not None and _extra_secret_key(key):
+            return scrub(node)
+        if isinstance(node, dict):
+            return dict((k, walk(v, k, from_extra.get(k) if isinstance(from_extra, dict) and k in from_extra
+                                  else (from_extra if from_extra is True else None)))
+                        for k, v in node.items())
+        if isinstance(node, list):
+            return [walk(v, key, True if from_extra is not None else None) for v in node]
         if key is not None and (key in SECRET_KEYS or SECRET_NAME_RE.search(str(key))):
             return node if node in ("", None) else mask
+        if isinstance(node, string_types):
+            return _mask_url_userinfo(node, mask)
         return node
-    return walk(copy.deepcopy(values))
+    extra = extra if isinstance(extra, dict) else {}
+    return walk(copy.deepcopy(values), None, _extra_marks(extra))
+
+
+def _extra_marks(extra):
+    """kaapana_platform_extra_values as a tree of dicts whose leaves are True: where the merged values came from
+    the extra values (lists and scalars replace what the computed values had)."""
+    if isinstance(extra, dict):
+        return dict((k, _extra_marks(v)) for k, v in extra.items())
+    return True
 
 
 def platform_coredns_rewrite(corefile, domain, admin_namespace="admin"):
