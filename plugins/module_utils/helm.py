@@ -958,6 +958,21 @@ def cmd_list(namespace=None, name_filter=None):
     return args
 
 
+def cmd_get_values(name, namespace):
+    return ["get", "values", name, "--namespace", namespace, "--output", "json"]
+
+
+def pick_values(values, keys):
+    """The values at dotted ``keys`` (``global.instance_uid``); a key that is missing maps to None."""
+    picked = {}
+    for key in keys:
+        node = values
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        picked[key] = node
+    return picked
+
+
 def cmd_pull(chart_ref, destination, chart_version=None, repo_url=None, plain_http=False):
     args = ["pull", chart_ref, "--destination", destination]
     if chart_version:
@@ -1484,8 +1499,9 @@ class ReleaseManager:
         return self.result(True, new, recovered=recovered, **extra)
 
 
-def list_releases(runner, namespaces=None, name_filter=None, states=None):
-    """helm_release_info: releases in any state, newest first."""
+def list_releases(runner, namespaces=None, name_filter=None, states=None, value_keys=None):
+    """helm_release_info: releases in any state, newest first; with ``value_keys``, each release's user-supplied
+    values at those dotted keys (one ``helm get values`` per release), as ``values``."""
     releases = []
     targets = list(namespaces) if namespaces else [None]
     for namespace in targets:
@@ -1497,4 +1513,10 @@ def list_releases(runner, namespaces=None, name_filter=None, states=None):
         if rc != 0:
             raise HelmError(classify_error(err, "list"))
         releases.extend(parse_list(out))
-    return filter_and_sort_releases(releases, states=states)
+    releases = filter_and_sort_releases(releases, states=states)
+    for release in releases if value_keys else ():
+        rc, out, err = runner.run(cmd_get_values(release["name"], release["namespace"]))
+        if rc != 0:
+            raise HelmError(classify_error(err, "get values"))
+        release["values"] = pick_values(parse_values(out), value_keys)
+    return releases

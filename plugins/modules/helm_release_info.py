@@ -40,6 +40,14 @@ options:
     choices: [deployed, failed, pending-install, pending-upgrade, pending-rollback, uninstalling, uninstalled,
               superseded, unknown]
     default: []
+  value_keys:
+    description:
+      - Dotted keys of the user-supplied values (C(helm get values)) to return for each release, such as
+        V(global.instance_uid); one more helm call per release. Only these keys are returned, so secrets among the
+        values stay out of the result.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - kaapana.platform.helm_common
   - ansible.builtin.action_common_attributes
@@ -117,6 +125,11 @@ releases:
       description: Time of the last deployment, ISO 8601 in UTC.
       type: str
       sample: "2026-11-21T05:50:00.123456+00:00"
+    values:
+      description: The values at O(value_keys), null where a key is missing.
+      returned: when O(value_keys) is not empty
+      type: dict
+      sample: {"global.release_name": "kaapana-admin-chart", "global.instance_uid": ""}
 commands:
   description: The helm commands that ran.
   returned: always
@@ -143,6 +156,7 @@ def argument_spec():
         namespaces=dict(type="list", elements="str", default=[]),
         name=dict(type="str"),
         states=dict(type="list", elements="str", choices=list(RELEASE_STATES), default=[]),
+        value_keys=dict(type="list", elements="str", default=[], no_log=False),
     )
     return spec
 
@@ -154,7 +168,7 @@ def main():
         runner = HelmRunner(module, module.params["helm_binary"], module.params.get("kubeconfig"),
                             module.params.get("context"))
         releases = list_releases(runner, namespaces=module.params["namespaces"], name_filter=module.params.get("name"),
-                                 states=module.params["states"])
+                                 states=module.params["states"], value_keys=module.params["value_keys"])
     except HelmError as exc:
         module.fail_json(msg=exc.msg, commands=runner.commands if runner else [], **exc.extra)
     module.exit_json(changed=False, releases=releases, commands=runner.commands)

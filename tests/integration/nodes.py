@@ -99,13 +99,15 @@ def fingerprint(lab, node, paths):
     return out
 
 
-def run_role_locally(tmp_path, role, role_vars, tasks_from=None, main_hosts=("localhost",)):
+def run_role_locally(tmp_path, role, role_vars, tasks_from=None, main_hosts=("localhost",), inventory_vars=None,
+                     extra_vars=None):
     """Run one of the collection's roles on localhost (the bad-input tests: no node is needed to see
-    a role fail in its validate tasks)."""
+    a role fail in its validate tasks). role_vars are play variables; inventory_vars go to the inventory's `all`
+    group, extra_vars to -e."""
     import json
 
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    inventory = {"all": {"hosts": {"localhost": local},
+    inventory = {"all": {"hosts": {"localhost": local}, "vars": dict(inventory_vars or {}),
                          "children": {"kaapana_main": {"hosts": dict((h, local) for h in main_hosts)}}}}
     include = {"name": "kaapana.platform." + role}
     if tasks_from:
@@ -121,8 +123,10 @@ def run_role_locally(tmp_path, role, role_vars, tasks_from=None, main_hosts=("lo
                 "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0",
                 "ANSIBLE_LOCALHOST_WARNING": "0"})
     playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    return subprocess.run([playbook, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.json")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    argv = [playbook, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.json")]
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
+    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
 def data_digest(lab, node, directory):

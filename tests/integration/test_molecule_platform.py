@@ -41,8 +41,8 @@ NOT_REACHED = ["Read the kubernetes endpoint", "Install the platform chart", "Ke
                "Uninstall the releases", "Delete the platform's data"]
 
 
-def run_role(tmp_path, role_vars, tasks_from=None, main_hosts=("localhost",)):
-    return run_role_locally(tmp_path, "platform", role_vars, tasks_from, main_hosts)
+def run_role(tmp_path, role_vars, tasks_from=None, main_hosts=("localhost",), **kwargs):
+    return run_role_locally(tmp_path, "platform", role_vars, tasks_from, main_hosts, **kwargs)
 
 
 def _merged(**over):
@@ -100,6 +100,45 @@ def test_purge_confirmation_mismatch_fails_before_anything_is_uninstalled(tmp_pa
     assert "kaapana_purge_data is true but kaapana_purge_confirm is 'kaapana.example.com'" in output, output
     assert "'kaapana.example.org'" in output and "Nothing was deleted" in output, output
     for task in NOT_REACHED + ["List the releases", "Force-delete"]:
+        assert task not in output, output
+
+
+UNDEPLOY_NOT_REACHED = NOT_REACHED + ["List the releases", "Force-delete", "Uninstall the releases"]
+
+
+@pytest.mark.reliability('data safety', 'an empty instance name never confirms a purge (domain ".", " . ")')
+@pytest.mark.parametrize("domain", [".", " . "])
+def test_an_empty_instance_name_never_confirms_a_purge(tmp_path, domain):
+    proc = run_role(tmp_path, _merged(kaapana_domain=domain), tasks_from="undeploy",
+                    extra_vars={"kaapana_purge_data": True, "kaapana_purge_confirm": ""})
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output
+    assert "the instance name is empty" in output and "Nothing was deleted" in output, output
+    for task in UNDEPLOY_NOT_REACHED:
+        assert task not in output, output
+
+
+@pytest.mark.reliability('data safety', 'purge variables left in the inventory are refused before anything is uninstalled')
+def test_purge_variables_in_the_inventory_are_refused(tmp_path):
+    proc = run_role(tmp_path, dict(GOOD), tasks_from="undeploy",
+                    inventory_vars={"kaapana_purge_data": True, "kaapana_purge_confirm": GOOD["kaapana_domain"]})
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output
+    assert "kaapana_purge_data and kaapana_purge_confirm are set in the inventory" in output, output
+    for task in UNDEPLOY_NOT_REACHED:
+        assert task not in output, output
+
+
+@pytest.mark.reliability('data safety', 'a purge refuses data directories that are not the platform\'s own, before anything is uninstalled')
+@pytest.mark.parametrize("data_dir, words", [("/home/kaapana/..", "as /home"), ("/usr/local", "inside /usr"),
+                                             ("/var/lib", "system directory")])
+def test_purge_refuses_system_data_directories(tmp_path, data_dir, words):
+    proc = run_role(tmp_path, _merged(kaapana_slow_data_dir=data_dir), tasks_from="undeploy",
+                    extra_vars={"kaapana_purge_data": True, "kaapana_purge_confirm": GOOD["kaapana_domain"]})
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output
+    assert "kaapana_slow_data_dir: '%s'" % data_dir in output and words in output, output
+    for task in UNDEPLOY_NOT_REACHED:
         assert task not in output, output
 
 
