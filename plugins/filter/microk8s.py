@@ -33,7 +33,7 @@ def main_host(groups, group="kaapana_main"):
 
 def microk8s_channel_valid(channel):
     """True for snap channels of the microk8s snap such as 1.33/stable or latest/edge."""
-    return bool(CHANNEL_RE.match(str(channel or "")))
+    return bool(CHANNEL_RE.fullmatch(str(channel or "")))
 
 
 IP_FORMS = "an IP address such as 192.168.1.10 or 2001:db8::10"
@@ -76,7 +76,7 @@ def microk8s_args_items(args):
     if not isinstance(args, dict):
         raise AnsibleFilterError("kaapana_microk8s_args must be a mapping of args file name to {flag: value}")
     for fname, flags in sorted(args.items()):
-        if not re.match(r"^[a-z0-9-]+$", str(fname)):
+        if not re.fullmatch(r"[a-z0-9-]+", str(fname)):
             raise AnsibleFilterError("kaapana_microk8s_args: '%s' is not a MicroK8s args file name "
                                      "(such as kube-apiserver or kubelet)" % fname)
         for flag, value in sorted((flags or {}).items()):

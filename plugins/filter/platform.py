@@ -316,9 +316,9 @@ def platform_values(settings):
 def platform_domain_check(domain, name="kaapana_domain"):
     """Classify the platform domain: {valid, kind (fqdn|ip|single-label), domain, warnings, error}.
 
-    An IP address or a name without a dot is accepted with a warning (kaapana/kaapana#23: the domain is
-    baked into the platform; a bare name or an address that changes makes it unreachable); bad syntax is
-    an error naming the variable."""
+    A name without a dot is accepted with a warning (kaapana/kaapana#23: the domain is baked into the
+    platform; a bare name makes it unreachable from other machines). IP addresses (0.0.0.0, link-local,
+    zoned ones included), localhost and bad syntax are errors naming the variable and the accepted form."""
     text = _str(domain).strip()
     result = {"valid": False, "kind": None, "domain": text, "warnings": [], "error": None}
     if text.endswith("."):
@@ -329,13 +329,21 @@ def platform_domain_check(domain, name="kaapana_domain"):
                            "the platform, e.g. kaapana.example.org" % name)
         return result
     addr = _ip(text)
-    if addr is not None:
-        result.update(valid=True, kind="ip")
-        result["warnings"].append(
-            "%s '%s' is an IP address. Kaapana bakes the domain into the platform (global.hostname, Keycloak's "
-            "redirect URLs); valid TLS certificates need an FQDN, and when the address changes the platform is "
-            "unreachable until it is undeployed and deployed again (kaapana/kaapana#23). Prefer an FQDN."
-            % (name, text))
+    if addr is not None or "%" in text:
+        what = "an IP address"
+        if addr is not None and (addr.is_unspecified or addr.is_link_local or addr.is_loopback):
+            what = "the unspecified address" if addr.is_unspecified else (
+                "a link-local address" if addr.is_link_local else "a loopback address")
+        result["kind"] = "ip"
+        result["error"] = (
+            "%s '%s' is %s: set it to the fully qualified domain name (FQDN) under which users reach the platform, "
+            "such as kaapana.example.org. Kaapana bakes the domain into the platform (global.hostname, Keycloak's "
+            "redirect URLs, the CoreDNS rewrite, internalCidrs); valid TLS certificates need an FQDN and a changed "
+            "address makes the platform unreachable (kaapana/kaapana#23)." % (name, text, what))
+        return result
+    if text.lower() == "localhost" or text.lower().endswith(".localhost") or text.lower() == "localhost.localdomain":
+        result["error"] = ("%s '%s' names this machine only (localhost): set it to the fully qualified domain name "
+                           "(FQDN) under which users reach the platform, such as kaapana.example.org" % (name, text))
         return result
     if len(text) > 253:
         result["error"] = "%s '%s' is longer than 253 characters" % (name, text)
@@ -369,8 +377,8 @@ def platform_instance_uid_check(uid, name="kaapana_instance_uid"):
     text = _str(uid)
     if text == "":
         return None
-    if not DNS_LABEL_RE.match(text) or len(text) > INSTANCE_UID_MAX:
-        return ("%s '%s' must be empty or a short DNS label: at most %d lower-case letters, digits and '-', "
+    if not DNS_LABEL_RE.fullmatch(text) or len(text) > INSTANCE_UID_MAX:
+        return ("%s %r must be empty or a short DNS label: at most %d lower-case letters, digits and '-', "
                 "starting and ending with a letter or digit (it prefixes the namespaces <uid>-services, "
                 "<uid>-extensions, <uid>-default and suffixes the data directories)" % (name, text, INSTANCE_UID_MAX))
     return None

@@ -18,6 +18,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six import string_types
 
+from ansible_collections.kaapana.platform.plugins.plugin_utils import input_checks
+
 HOSTPATH = "microk8s.io/hostpath"
 LONGHORN = "driver.longhorn.io"
 
@@ -133,6 +135,8 @@ def k8s_quantity(value, var_name="value"):
     if match.group("suffix") == "m":
         raise AnsibleFilterError("%s: %r is in thousandths of a byte (suffix m); use M (megabytes) or Mi (mebibytes), "
                                  "for example %sMi." % (var_name, value, match.group("number")))
+    if input_checks.quantity_bytes(text) < input_checks.MIN_QUANTITY_BYTES:
+        raise AnsibleFilterError("%s: %r is less than 1Mi (1048576 bytes); a volume size is %s." % (var_name, value, QUANTITY_FORM))
     return text[1:] if text.startswith("+") else text
 
 

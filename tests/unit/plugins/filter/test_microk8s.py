@@ -50,6 +50,7 @@ def test_main_host_rejects_missing_group():
 @pytest.mark.parametrize("channel,ok", [
     ("1.33/stable", True), ("1.33-strict/edge", True), ("latest/beta", True), ("1.33/stable/hotfix-1", True),
     ("1.33", False), ("stable", False), ("1.33/nightly", False), ("", False), (None, False), ("1.33/stable; rm", False),
+    ("1.33/stable\n", False),
 ])
 def test_channel_validation(channel, ok):
     assert f.microk8s_channel_valid(channel) is ok

@@ -375,7 +375,7 @@ def test_internal_cidrs():
 
 @pytest.mark.parametrize("domain, kind", [
     ("kaapana.example.org", "fqdn"), ("kaapana.lab.internal", "fqdn"), ("kaapana.example.org.", "fqdn"),
-    ("a-b.c-d.example", "fqdn"), ("10.0.0.5", "ip"), ("2001:db8::1", "ip"), ("kaapana", "single-label"),
+    ("a-b.c-d.example", "fqdn"), ("kaapana", "single-label"),
 ])
 def test_domain_check_accepts(domain, kind):
     result = f.platform_domain_check(domain)
@@ -409,6 +409,28 @@ def test_single_label_warning_explains_issue_23():
 def test_domain_check_rejects(domain, fragment):
     result = f.platform_domain_check(domain)
     assert not result["valid"] and fragment in result["error"] and "kaapana_domain" in result["error"]
+
+
+@pytest.mark.parametrize("domain, what", [
+    ("10.0.0.5", "an IP address"), ("2001:db8::1", "an IP address"), ("0.0.0.0", "the unspecified address"),
+    ("::", "the unspecified address"), ("169.254.1.1", "a link-local address"), ("fe80::1", "a link-local address"),
+    ("fe80::1%eth0", "a link-local address"), ("127.0.0.1", "a loopback address"), ("::1", "a loopback address"),
+])
+def test_domain_check_rejects_ip_addresses(domain, what):
+    result = f.platform_domain_check(domain)
+    assert not result["valid"] and result["kind"] == "ip"
+    assert result["error"].startswith("kaapana_domain '%s' is %s" % (domain, what))
+    assert "such as kaapana.example.org" in result["error"]
+
+
+@pytest.mark.parametrize("domain", ["localhost", "LOCALHOST", "localhost.", "kaapana.localhost", "localhost.localdomain"])
+def test_domain_check_rejects_localhost(domain):
+    result = f.platform_domain_check(domain)
+    assert not result["valid"] and "(localhost)" in result["error"] and "kaapana.example.org" in result["error"]
+
+
+def test_instance_uid_with_a_trailing_newline_is_rejected():
+    assert "kaapana_instance_uid" in f.platform_instance_uid_check("site-a\n")
 
 
 def test_domain_check_names_another_variable():

@@ -68,8 +68,8 @@ def test_result_is_a_fresh_dict():
 # -- k8s_quantity -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("value, expected", [
     ("100Gi", "100Gi"), ("1Ti", "1Ti"), ("500M", "500M"), ("1.5Gi", "1.5Gi"), (" 10Gi ", "10Gi"),
-    ("+20Gi", "20Gi"), ("1e12", "1e12"), ("2E", "2E"), ("1E3", "1E3"), ("512Ki", "512Ki"), ("1000", "1000"),
-    (1073741824, "1073741824"), (".5Ti", ".5Ti"), ("3k", "3k"),
+    ("+20Gi", "20Gi"), ("1e12", "1e12"), ("2E", "2E"), ("1E7", "1E7"), ("1024Ki", "1024Ki"), ("1048576", "1048576"),
+    (1073741824, "1073741824"), (".5Ti", ".5Ti"), ("3000k", "3000k"), ("1Mi", "1Mi"),
 ])
 def test_quantities_accepted(value, expected):
     assert F.k8s_quantity(value, "kaapana_volume_slow_data") == expected
@@ -83,6 +83,12 @@ def test_quantities_rejected_with_variable_and_form(value):
     message = str(exc.value)
     assert "kaapana_volume_slow_data" in message
     assert "100Gi" in message
+
+
+@pytest.mark.parametrize("value", ["512Ki", "1000", "3k", "1E3", "1M", "1048575", 1000, "0.5Mi"])
+def test_quantities_below_1mi_rejected(value):
+    with pytest.raises(AnsibleFilterError, match="kaapana_volume_slow_data: .* is less than 1Mi"):
+        F.k8s_quantity(value, "kaapana_volume_slow_data")
 
 
 def test_quantity_hints():
