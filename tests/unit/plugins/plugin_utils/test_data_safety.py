@@ -43,14 +43,14 @@ def test_problems_name_the_variable_and_value():
 
 
 def test_no_purge_without_the_flag():
-    assert data_safety.purge_decision(False, "kaapana.example.org", "kaapana.example.org") == {"purge": False,
-                                                                                                 "error": None}
+    decision = data_safety.purge_decision(False, "kaapana.example.org", "kaapana.example.org")
+    assert decision == {"purge": False, "error": None}
     assert data_safety.purge_decision("false", "", "") == {"purge": False, "error": None}
 
 
 def test_purge_with_the_instance_name():
-    assert data_safety.purge_decision(True, "kaapana.example.org", "kaapana.example.org") == {"purge": True,
-                                                                                                "error": None}
+    decision = data_safety.purge_decision(True, "kaapana.example.org", "kaapana.example.org")
+    assert decision == {"purge": True, "error": None}
     assert data_safety.purge_decision("yes", "kaapana.example.org", "kaapana.example.org")["purge"]
 
 
