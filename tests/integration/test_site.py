@@ -3,10 +3,12 @@ idempotent re-run, the chart values Kaapana's --set line would give, no secret i
 file, undeploy that keeps the data, redeploy, and five deploy/undeploy cycles with byte-identical data."""
 import base64
 import hashlib
+import io
 import json
 import os
 import shlex
 import subprocess
+import tarfile
 import threading
 import time
 
@@ -213,6 +215,82 @@ def test_secrets_are_in_no_file_and_credentials_files_are_private(lab, site):
             mode, path = line.split(" ", 1)
             assert int(mode, 8) & 0o077 == 0, "%s: %s is mode %s" % (node, path, mode)
     assert "/root/.kube/config" in node_exec(lab, NODES[0], "ls", "/root/.kube/config").stdout
+
+
+# Planted for the report test: in a ready pod's env, a crash-looping pod's env, a Secret and a proxy URL in containerd-env.
+REPORT_SECRET = "Report-Secret-5q7Zx2"
+REPORT_NAMESPACE = "site-report-secret"
+CONTAINERD_ENV = "/var/snap/microk8s/current/args/containerd-env"
+
+
+def _report_manifest():
+    env = [{"name": "REPORT_PLANTED_TOKEN", "value": REPORT_SECRET},
+           {"name": "REPORT_PLANTED_FROM_SECRET", "valueFrom": {"secretKeyRef": {"name": "planted", "key": "token"}}}]
+    container = {"name": "app", "image": "registry.lab.invalid/app:1", "env": env}
+    labels = {"app": "planted"}
+    return {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": REPORT_NAMESPACE}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "planted", "namespace": REPORT_NAMESPACE},
+         "stringData": {"token": REPORT_SECRET}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "planted", "namespace": REPORT_NAMESPACE},
+         "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                  "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}}},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "planted-crashing", "namespace": REPORT_NAMESPACE,
+                                                         "annotations": {"kwok.test/fault": "CrashLoopBackOff"}},
+         "spec": {"containers": [container]}}]}
+
+
+def _archive_files(path, data=None, prefix=""):
+    """{member path: content} of every file in a .tar.gz, with the files of tarballs inside it (recursively)."""
+    files = {}
+    with tarfile.open(path, "r:gz", fileobj=io.BytesIO(data) if data is not None else None) as archive:
+        for member in archive.getmembers():
+            if member.isfile():
+                content = archive.extractfile(member).read()
+                files[prefix + member.name] = content
+                if member.name.endswith((".tar.gz", ".tgz")):
+                    files.update(_archive_files(None, content, prefix + member.name + "!/"))
+    return files
+
+
+@pytest.mark.reliability('secrets', 'diagnostics report: a value planted in pod env, a Secret and a proxy URL is in no file '
+                                    'of the archive; archive 0600; no inspect tarball or inspection-report left on the node')
+def test_report_archive_holds_no_secret_and_leaves_nothing_on_the_node(lab, site):
+    encoded = [REPORT_SECRET, base64.b64encode(REPORT_SECRET.encode()).decode()]
+    main = NODES[0]
+    env_before = node_exec(lab, main, "cat", CONTAINERD_ENV).stdout
+    lab.kubectl_run("apply", "-f", "-", input_text=json.dumps(_report_manifest()))
+    try:
+        node_exec(lab, main, "sh", "-c", "printf '%%s\\n' 'HTTPS_PROXY=http://kaapana:%s@proxy.lab.invalid:3128' >> %s"
+                  % (REPORT_SECRET, CONTAINERD_ENV))
+        deadline = time.time() + 120
+        while len(_pods(lab, REPORT_NAMESPACE)) < 2 and time.time() < deadline:
+            time.sleep(2)
+        assert len(_pods(lab, REPORT_NAMESPACE)) == 2, "the planted pods did not appear"
+        dest = site["tmp"] / "report.tar.gz"
+        res = run_playbook(lab, "playbooks/report.yml", site["inventory"], extra_args=["-v"],
+                           extra_vars={"kaapana_report_dest": str(dest)})
+        assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
+        shown = [line[:400] for line in (res.stdout + res.stderr).splitlines() if REPORT_SECRET in line]
+        assert not shown, "the planted secret reached the playbook output: %s" % shown
+        mode = os.stat(str(dest)).st_mode & 0o777
+        assert mode == 0o600, "the archive is mode %o" % mode
+        files = _archive_files(str(dest))  # nested tarballs (the inspect report) opened too
+        leaks = [name for name, data in files.items() if any(e.encode() in data for e in encoded)]
+        assert not leaks, "files in the report holding the planted secret: %s" % leaks
+        names, everything = list(files), b"".join(files.values())
+        # Not vacuous: the inspect report and the planted objects are in the archive, only the value is gone.
+        assert any(n.endswith("k8s/cluster-info-dump") for n in names), names
+        assert any(n.endswith("args/containerd-env") for n in names), names
+        assert b"REPORT_PLANTED_TOKEN" in everything and b"planted-crashing" in everything
+        assert b"proxy.lab.invalid:3128" in everything
+        left = node_exec(lab, main, "sh", "-c", "ls -d /var/snap/microk8s/*/inspection-report* /tmp/kaapana-report-* "
+                         "2>/dev/null; true").stdout.split()
+        assert not left, "left on %s: %s" % (main, left)
+    finally:
+        lab.kubectl_run("delete", "namespace", REPORT_NAMESPACE, "--ignore-not-found", "--wait=false", check=False)
+        subprocess.run(["podman", "exec", "-i", main, "sh", "-c", "cat > %s" % CONTAINERD_ENV], input=env_before,
+                       env=lab_nodes.podman_env(lab.cfg), capture_output=True, text=True, check=False)
 
 
 def _data_digest(lab):
