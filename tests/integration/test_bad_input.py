@@ -55,11 +55,20 @@ def _group_vars(lab):
     )
 
 
-def case(case_id, bad, words, main=(MAIN,), workers=(WORKER,), host_vars=None):
+def case(case_id, bad, words, main=(MAIN,), workers=(WORKER,), host_vars=None, playbook="site.yml", extra_vars=None,
+         absent=()):
     """One bad-input case: the bad group variables, the words the message must contain (the first is the variable
-    name), the inventory's main and worker hosts, per-host variables."""
+    name), the inventory's main and worker hosts, per-host variables, the playbook to run (site.yml, or for example
+    playbooks/undeploy.yml or playbooks/uninstall.yml), its -e variables and strings (secrets) that must not appear
+    in the output."""
     return pytest.param({"bad": bad, "words": words, "main": list(main), "workers": list(workers),
-                         "host_vars": host_vars or {}}, id=case_id)
+                         "host_vars": host_vars or {}, "playbook": playbook, "extra_vars": extra_vars or {},
+                         "absent": list(absent)}, id=case_id)
+
+
+# Production mode with passwords that pass every check, so that a case names only its one bad password.
+PRODUCTION = {"kaapana_dev_mode": False, "kaapana_credentials_minio_password": "Badin-Minio-1!",
+              "kaapana_grafana_password": "Badin-Grafana-1!"}
 
 
 CASES = [
@@ -74,9 +83,11 @@ CASES = [
     # --- ports
     case("https-port-0", {"kaapana_https_port": 0}, ["kaapana_https_port", "port number from 1 to 65535"]),
     case("dicom-port-70000", {"kaapana_dicom_port": 70000}, ["kaapana_dicom_port", "port number from 1 to 65535"]),
-    case("http-port-text", {"kaapana_http_port": "eighty"}, ["kaapana_http_port", "port number from 1 to 65535"]),
+    # the argument spec's type check (int) rejects it first
+    case("http-port-text", {"kaapana_http_port": "eighty"},
+         ["kaapana_http_port", "'eighty'", "cannot be converted to an int"]),
     case("ports-equal", {"kaapana_https_port": 80},
-         ["kaapana_https_port", "three different port numbers", "80, 443 and 11112"]),
+         ["kaapana_https_port", "both port 80", "80, 443 and 11112"]),
     case("smtp-port-70000", {"kaapana_smtp_port": 70000}, ["kaapana_smtp_port", "from 0 (no e-mail) to 65535"]),
     # --- CIDRs, proxy lists, addresses
     case("no-proxy-extra-cidr-33", {"kaapana_no_proxy_extra": ["10.0.0.0/33"]},
@@ -155,6 +166,76 @@ CASES = [
          ["kaapana_keycloak_admin_password", "is empty"]),
     case("minio-password-short", {"kaapana_credentials_minio_password": "short"},
          ["kaapana_credentials_minio_password", "at least 8 characters"]),
+    # --- issue 14, item 6: every role's full argument spec (platform and no_proxy have a validate entry point)
+    case("plain-http-maybe", {"kaapana_plain_http": "maybe"},
+         ["kaapana_plain_http", "'maybe'", "not a valid boolean"]),
+    case("wait-timeout-forever", {"kaapana_platform_wait_timeout": "forever"},
+         ["kaapana_platform_wait_timeout", "forever", "int"]),
+    case("wait-progress-interval-0", {"kaapana_platform_wait_progress_interval": 0},
+         ["kaapana_platform_wait_progress_interval", "a positive number of seconds", "got 0"]),
+    case("extra-values-string", {"kaapana_platform_extra_values": "global.hostname=evil.example.org"},
+         ["kaapana_platform_extra_values", "must be a mapping of chart values", "got a str"]),
+    case("host-ip-300", {"kaapana_host_ip": "10.89.0.300"},
+         ["kaapana_host_ip", "'10.89.0.300' is not an IP address", "such as 192.168.1.10"]),
+    case("host-ip-zoned", {"kaapana_host_ip": "fe80::1%eth0"},
+         ["kaapana_host_ip", "'fe80::1%eth0'", "no zone such as %eth0"]),
+    case("no-proxy-reboot-timeout-text", {"kaapana_proxy_reboot_timeout": "15 minutes"},
+         ["kaapana_proxy_reboot_timeout", "15 minutes", "int"]),
+    # --- item 7: namespaces
+    case("services-namespace-kube-system", {"kaapana_services_namespace": "kube-system"},
+         ["kaapana_services_namespace", "'kube-system' is a Kubernetes system namespace"]),
+    case("admin-namespace-default", {"kaapana_admin_namespace": "default"},
+         ["kaapana_admin_namespace", "'default' is the cluster's shared default namespace", "such as admin"]),
+    case("extensions-namespace-longhorn-system", {"kaapana_extensions_namespace": "longhorn-system"},
+         ["kaapana_extensions_namespace", "'longhorn-system' belongs to Longhorn", "such as extensions"]),
+    case("helm-namespace-gpu-operator", {"kaapana_helm_namespace": "gpu-operator-resources"},
+         ["kaapana_helm_namespace", "'gpu-operator-resources' belongs to the GPU operator"]),
+    case("namespaces-collide", {"kaapana_extensions_namespace": NS_PREFIX + "services"},
+         ["kaapana_services_namespace and kaapana_extensions_namespace", "both name the namespace 'badin-services'"]),
+    case("longhorn-namespace-is-admin", dict(LONGHORN, kaapana_longhorn_namespace=NS_PREFIX + "admin"),
+         ["kaapana_admin_namespace and kaapana_longhorn_namespace", "both name the namespace 'badin-admin'"]),
+    case("gpu-namespace-kube-system", {"kaapana_gpu_operator_namespace": "kube-system"},
+         ["kaapana_gpu_operator_namespace", "not kube-system", "such as gpu-operator-resources"]),
+    # --- ports after normalisation
+    case("ports-collide-0443", {"kaapana_https_port": "0443", "kaapana_dicom_port": 443},
+         ["kaapana_https_port and kaapana_dicom_port are both port 443", "'0443'"]),
+    # --- a trailing newline in a regex-checked value
+    case("platform-name-newline", {"kaapana_platform_name": "kaapana-admin-chart\n"},
+         ["kaapana_platform_name", "Helm release name"]),
+    case("gpu-operator-version-newline", {"kaapana_gpu_operator_version": "v25.10.0\n"},
+         ["kaapana_gpu_operator_version", "such as v25.10.0"]),
+    case("channel-newline", {"kaapana_microk8s_channel": "1.33/stable\n"}, ["kaapana_microk8s_channel", "1.33/stable"]),
+    case("longhorn-version-newline", dict(LONGHORN, kaapana_longhorn_version="1.10.1\n"),
+         ["kaapana_longhorn_version", "such as 1.10.1"]),
+    case("http-proxy-newline", {"kaapana_http_proxy": "http://proxy.example.org:3128\n"},
+         ["kaapana_http_proxy", "no white space or trailing newline"]),
+    case("instance-uid-newline", {"kaapana_instance_uid": "site\n"}, ["kaapana_instance_uid", "short DNS label"]),
+    # --- the domain
+    case("domain-ip", {"kaapana_domain": "10.89.0.10"},
+         ["kaapana_domain", "'10.89.0.10' is an IP address", "such as kaapana.example.org"]),
+    case("domain-0.0.0.0", {"kaapana_domain": "0.0.0.0"}, ["kaapana_domain", "is the unspecified address"]),
+    case("domain-localhost", {"kaapana_domain": "localhost"}, ["kaapana_domain", "(localhost)", "FQDN"]),
+    case("domain-link-local-zoned", {"kaapana_domain": "fe80::1%eth0"},
+         ["kaapana_domain", "'fe80::1%eth0' is a link-local address"]),
+    # --- NO_PROXY entries that switch the proxy off
+    case("no-proxy-star", {"kaapana_no_proxy": ["registry.example.org", "*"]},
+         ["kaapana_no_proxy", "\"*\" exempts every host", "kaapana_no_proxy_allow_all"]),
+    case("no-proxy-extra-0.0.0.0-0", {"kaapana_no_proxy_extra": ["0.0.0.0/0"]},
+         ["kaapana_no_proxy_extra", "\"0.0.0.0/0\" exempts every host", "kaapana_no_proxy_allow_all"]),
+    case("no-proxy-ipv6-all", {"kaapana_no_proxy": ["::/0"]}, ["kaapana_no_proxy", "\"::/0\" exempts every host"]),
+    # --- quantities and storage classes
+    case("volume-512Ki", {"kaapana_volume_slow_data": "512Ki"}, ["kaapana_volume_slow_data", "less than 1Mi", "100Gi"]),
+    case("storage-class-missing", {"kaapana_storage_class_slow": "nfs-slow"},
+         ["kaapana_storage_class_slow", "'nfs-slow' does not exist", "there is no cluster yet"]),
+    # --- production passwords (kaapana_dev_mode false)
+    case("production-keycloak-default-password", dict(PRODUCTION, kaapana_keycloak_admin_password="Kaapana2020!"),
+         ["kaapana_keycloak_admin_password", "well-known default password", "upper-case letter"],
+         absent=["Kaapana2020!"]),
+    case("production-keycloak-policy", dict(PRODUCTION, kaapana_keycloak_admin_password="badinkeycloak"),
+         ["kaapana_keycloak_admin_password", "Keycloak's production password policy", "a digit, a special character"],
+         absent=["badinkeycloak"]),
+    case("production-grafana-admin", dict(PRODUCTION, kaapana_grafana_password="admin"),
+         ["kaapana_grafana_password", "well-known default password"]),
 ]
 
 CASE_IDS = [c.id for c in CASES]
@@ -223,7 +304,7 @@ def _run_case(lab, workdir, case_id, spec, baseline):
     inv = write_inventory(workdir / ("%s.yml" % case_id), spec["main"], spec["workers"],
                           group_vars=dict(_group_vars(lab), **spec["bad"]), host_vars=spec["host_vars"])
     try:
-        res = run_playbook(lab, "site.yml", inv, timeout=PLAYBOOK_TIMEOUT)
+        res = run_playbook(lab, spec["playbook"], inv, extra_vars=spec["extra_vars"], timeout=PLAYBOOK_TIMEOUT)
         returncode, output = res.returncode, res.stdout + res.stderr
     except subprocess.TimeoutExpired as exc:
         returncode, output = None, "site.yml ran past %d s: %s" % (PLAYBOOK_TIMEOUT, exc)
@@ -305,6 +386,8 @@ def test_bad_input_fails_before_any_change(lab, outcomes, request, record_proper
     assert out["no_microk8s"], "microk8s is installed: %s" % {n: out["after"][n]["snap_list"] for n in NODES}
     assert out["cluster_unchanged"], "the cluster changed: %s" % out["cluster"]
     assert lab.registry_password() not in output, "the registry password reached the output"
+    leaked = [secret for secret in spec["absent"] if secret in output]
+    assert not leaked, "a secret reached the output: %r" % leaked
 
 
 def test_the_inventory_without_a_bad_setting_passes_preflight(outcomes):
