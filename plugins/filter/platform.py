@@ -420,9 +420,11 @@ def platform_mask_secrets(values, mask=MASK, extra=None):
         if key is not None and from_extra is not None and _extra_secret_key(key):
             return scrub(node)
         if isinstance(node, dict):
-            return dict((k, walk(v, k, from_extra.get(k) if isinstance(from_extra, dict) and k in from_extra
-                                  else (from_extra if from_extra is True else None)))
-                        for k, v in node.items())
+            def extra_of(k):
+                if isinstance(from_extra, dict) and k in from_extra:
+                    return from_extra.get(k)
+                return from_extra if from_extra is True else None
+            return dict((k, walk(v, k, extra_of(k))) for k, v in node.items())
         if isinstance(node, list):
             return [walk(v, key, True if from_extra is not None else None) for v in node]
         if key is not None and (key in SECRET_KEYS or SECRET_NAME_RE.search(str(key))):

@@ -930,9 +930,16 @@ def test_provisioner_stops_on_sigterm(tmp_path):
         "users": [{"name": "x", "user": {"token": "t"}}]}))
     proc = subprocess.Popen([sys.executable, os.path.join(STANDINS, "provisioner.py"), "--kubeconfig", str(kubeconfig),
                              "--interval", "0.2"], stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)
+    # Its signal handlers are in place once it logs "started" (importing the kubernetes client can take seconds
+    # on a busy machine; a fixed sleep sent SIGTERM before them).
+    first = ""
+    deadline = time.time() + 60
+    while "started" not in first and time.time() < deadline:
+        first += proc.stderr.readline()
+    time.sleep(0.5)
     proc.terminate()
     _out, err = proc.communicate(timeout=20)
+    err = first + err
     assert proc.returncode == 0, err
     assert "signal 15: stopping" in err and err.rstrip().endswith("stopped")
 
