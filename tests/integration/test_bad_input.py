@@ -236,6 +236,24 @@ CASES = [
          absent=["badinkeycloak"]),
     case("production-grafana-admin", dict(PRODUCTION, kaapana_grafana_password="admin"),
          ["kaapana_grafana_password", "well-known default password"]),
+    # --- data directories a confirmed purge would delete (issue 14 item 2): refused at deploy already
+    case("data-dir-dotdot", {"kaapana_fast_data_dir": "/home/kaapana/.."},
+         ["kaapana_fast_data_dir", "must be written normalised, as /home"]),
+    case("data-dir-var-lib", {"kaapana_slow_data_dir": "/var/lib"}, ["kaapana_slow_data_dir", "is a system directory"]),
+    case("data-dir-usr-local", {"kaapana_fast_data_dir": "/usr/local"}, ["kaapana_fast_data_dir", "inside /usr"]),
+    case("data-dir-microk8s", {"kaapana_slow_data_dir": "/var/snap/microk8s/common/kaapana"},
+         ["kaapana_slow_data_dir", "inside /var/snap/microk8s"]),
+    case("data-dir-newline", {"kaapana_fast_data_dir": "/home/kaapana\n"}, ["kaapana_fast_data_dir", "newlines"]),
+    # --- purge confirmation (items 3 and 5): undeploy.yml and uninstall.yml refuse before anything is uninstalled
+    case("purge-empty-instance-name", {"kaapana_domain": "."}, ["kaapana_purge_data", "the instance name is empty"],
+         playbook="playbooks/undeploy.yml", extra_vars={"kaapana_purge_data": True, "kaapana_purge_confirm": ""}),
+    case("purge-wrong-confirmation", {}, ["kaapana_purge_confirm", "not the instance name 'kaapana.badin.lab.internal'"],
+         playbook="playbooks/undeploy.yml",
+         extra_vars={"kaapana_purge_data": True, "kaapana_purge_confirm": "kaapana.badin.lab.internal.old"}),
+    case("purge-in-inventory-undeploy", {"kaapana_purge_data": True, "kaapana_purge_confirm": "kaapana.badin.lab.internal"},
+         ["kaapana_purge_data", "are set in the inventory", "-e"], playbook="playbooks/undeploy.yml"),
+    case("purge-in-inventory-uninstall", {"kaapana_purge_data": True, "kaapana_purge_confirm": "kaapana.badin.lab.internal"},
+         ["kaapana_purge_data", "are set in the inventory", "-e"], playbook="playbooks/uninstall.yml"),
 ]
 
 CASE_IDS = [c.id for c in CASES]
