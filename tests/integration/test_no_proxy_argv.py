@@ -113,6 +113,9 @@ def test_proxy_credentials_reach_snapd_without_a_command_line(lab, argv_node, tm
     assert not leaked, "process command lines holding the proxy password: %s" % leaked
     snapd_output = "\n".join(block for block in res.stdout.split("\nTASK [") if "snapd" in block.split("]", 1)[0])
     assert "snapd" in snapd_output and PASSWORD not in snapd_output, "the snapd tasks showed the password at -vvv"
+    # Nor any other task of the role (reading, computing and writing /etc/environment and containerd-env).
+    shown = [block.split("]", 1)[0] for block in (res.stdout + res.stderr).split("\nTASK [") if PASSWORD in block]
+    assert not shown, "tasks that showed the proxy password at -vvv: %s" % shown
     conf = json.loads(podman(lab, "exec", argv_node, "snap.standin", "get", "-d", "system", "proxy").stdout)
     assert conf == {"proxy": {"http": PROXY_URL, "https": PROXY_URL}}
     # A second run finds snapd's proxy as wanted and changes nothing there.
