@@ -106,7 +106,8 @@ def up(cfg, args):
     pushed = registry.push_charts(cfg)
     nodes.node_share(cfg)
     if os.path.exists(PROVISIONER) and not procs.running("provisioner"):
-        procs.start("provisioner", [sys.executable, PROVISIONER, "--kubeconfig", cfg.kubeconfig])
+        procs.start("provisioner", [sys.executable, PROVISIONER, "--kubeconfig", cfg.kubeconfig,
+                                    "--containers-conf", nodes.podman_env(cfg)["CONTAINERS_CONF"]])
     for spec in args.nodes or []:
         add_node(cfg, state, env, image, spec)
     save_state(cfg, state)

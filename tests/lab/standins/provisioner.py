@@ -17,7 +17,16 @@ against the lab API, the way sig-storage-lib-external-provisioner / external-pro
   class become node affinity), and VolumeAttachments of that driver are marked attached;
 * PVs carry ``pv.kubernetes.io/provisioned-by``; Released PVs of ``Delete`` classes are deleted
   (``Retain`` ones are left alone).
-(The backing directories would live inside the node containers; they are not created here.)
+(The backing directories of hostpath volumes would live inside the node containers; they are not created here.)
+
+It also does the part of longhorn-manager's volume controller that decides what an uninstall and a purge delete:
+every Longhorn PersistentVolume gets a ``volumes.longhorn.io`` object named after it (finalizer ``longhorn.io``,
+``status.kubernetesStatus`` naming the PV and its PVC) in the Longhorn namespace, and one replica directory
+``/var/lib/longhorn/replicas/<volume>-<8 hex>`` inside a node container (with ``--containers-conf``, through
+``podman exec``). Deleting the object deletes the replica directories on every node, then the finalizer, as the real
+manager deletes a volume's replicas. Real Longhorn's uninstaller (the chart's pre-delete Job ``longhorn-uninstall``,
+``longhorn-manager uninstall --force``) deletes every volume of its namespace: here, while that Job exists, every
+``volumes.longhorn.io`` object of its namespace is deleted.
 
 It also does the part of Longhorn's manager that registers nodes: real ``longhorn-manager`` (a
 DaemonSet) creates one ``nodes.longhorn.io`` object for the Kubernetes node each of its pods runs on,
@@ -39,6 +48,7 @@ import hashlib
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 
@@ -58,6 +68,9 @@ LONGHORN_VERSION = "v1beta2"
 LONGHORN_MANAGER_SELECTOR = "app=longhorn-manager"
 LONGHORN_DEFAULT_DATA_PATH = "/var/lib/longhorn/"
 LONGHORN_DEFAULT_DISK_LABEL = "node.longhorn.io/create-default-disk"
+LONGHORN_FINALIZER = "longhorn.io"
+LONGHORN_REPLICA_DIR = "/var/lib/longhorn/replicas"
+LONGHORN_UNINSTALL_JOB = "longhorn-uninstall"
 
 
 def _now():
@@ -99,8 +112,11 @@ def longhorn_node_status(manifest):
 class Provisioner:
     """One reconcile pass per `sync()`; `run()` repeats it until the stop event is set."""
 
-    def __init__(self, api_client, interval=1.0):
+    def __init__(self, api_client, interval=1.0, node_exec=None):
         self.core = client.CoreV1Api(api_client)
+        self.batch = client.BatchV1Api(api_client)
+        # node_exec(node, argv) runs a command inside a node container (None: replica data is not kept)
+        self.node_exec = node_exec
         self.storage = client.StorageV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
         self.interval = interval
@@ -130,6 +146,10 @@ class Provisioner:
             self.register_longhorn_nodes()
         except ApiException as error:
             LOG.warning("longhorn nodes: %s %s", error.status, error.reason)
+        try:
+            self.longhorn_volumes()
+        except ApiException as error:
+            LOG.warning("longhorn volumes: %s %s", error.status, error.reason)
 
     def provision(self, pvc, classes, pvs):
         if pvc.metadata.deletion_timestamp or pvc.spec.volume_name:
@@ -229,6 +249,15 @@ class Provisioner:
             return
         self.core.delete_persistent_volume(pv.metadata.name)
         LOG.info("deleted released volume %s (reclaim policy Delete)", pv.metadata.name)
+        if pv.spec.csi is not None and pv.spec.csi.driver == LONGHORN:
+            # Longhorn's CSI DeleteVolume deletes the Longhorn volume (and so its replicas) with the PV
+            for namespace in self.longhorn_managers():
+                try:
+                    self.custom.delete_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
+                                                                "volumes", pv.spec.csi.volume_handle)
+                except ApiException as error:
+                    if error.status != 404:
+                        raise
 
     def attach(self):
         for attachment in self.storage.list_volume_attachment().items:
@@ -290,6 +319,113 @@ class Provisioner:
                          ", ".join(sorted(manifest["spec"]["disks"])) or "none")
         return created
 
+    # -- longhorn-manager's volumes -----------------------------------------------------------------------
+    def longhorn_managers(self):
+        """{namespace: sorted node names} of the scheduled longhorn-manager pods."""
+        found = {}
+        for pod in self.core.list_pod_for_all_namespaces(label_selector=LONGHORN_MANAGER_SELECTOR).items:
+            if pod.spec.node_name and not pod.metadata.deletion_timestamp:
+                found.setdefault(pod.metadata.namespace, set()).add(pod.spec.node_name)
+        return {namespace: sorted(nodes) for namespace, nodes in found.items()}
+
+    def longhorn_volumes(self):
+        """One volumes.longhorn.io object (and a replica directory) per Longhorn PV; deleted volumes lose their
+        replicas; the uninstall Job deletes every volume of its namespace."""
+        managers = self.longhorn_managers()
+        volumes = {}
+        for namespace in sorted(managers):
+            try:
+                listed = self.custom.list_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
+                                                                   "volumes")
+            except ApiException as error:
+                if error.status == 404:
+                    continue  # the volumes.longhorn.io CRD is not installed (yet)
+                raise
+            volumes[namespace] = {item["metadata"]["name"]: item for item in listed.get("items", [])}
+        for namespace, existing in volumes.items():
+            for item in existing.values():
+                if item["metadata"].get("deletionTimestamp"):
+                    self.finalize_longhorn_volume(namespace, item, managers.get(namespace, []))
+            if self.longhorn_uninstalling(namespace):
+                for name, item in sorted(existing.items()):
+                    if not item["metadata"].get("deletionTimestamp"):
+                        self.custom.delete_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
+                                                                    "volumes", name)
+                        LOG.info("longhorn uninstall: deleted volume %s/%s", namespace, name)
+        uninstalling = {namespace for namespace in volumes if self.longhorn_uninstalling(namespace)}
+        known = {name for existing in volumes.values() for name in existing}
+        for pv in self.core.list_persistent_volume().items:
+            if pv.spec.csi is None or pv.spec.csi.driver != LONGHORN or pv.metadata.deletion_timestamp:
+                continue
+            name = pv.spec.csi.volume_handle
+            if name in known or (pv.metadata.annotations or {}).get(STANDIN_ANNOTATION) != "provisioner":
+                continue
+            namespace = self.longhorn_namespace_for(managers, volumes)
+            if namespace is None or namespace in uninstalling:
+                continue
+            self.create_longhorn_volume(namespace, pv, managers[namespace])
+
+    def longhorn_uninstalling(self, namespace):
+        try:
+            self.batch.read_namespaced_job(LONGHORN_UNINSTALL_JOB, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
+    @staticmethod
+    def longhorn_namespace_for(managers, volumes):
+        """The Longhorn installation that serves a PV: a lab cluster runs one at a time; the first if more."""
+        candidates = [namespace for namespace in sorted(managers) if namespace in volumes]
+        return candidates[0] if candidates else None
+
+    def create_longhorn_volume(self, namespace, pv, nodes):
+        name = pv.spec.csi.volume_handle
+        claim = pv.spec.claim_ref
+        replica = "%s/%s-%s" % (LONGHORN_REPLICA_DIR, name, hashlib.sha256(name.encode()).hexdigest()[:8])
+        node = nodes[0] if nodes else ""
+        body = {"apiVersion": "%s/%s" % (LONGHORN_GROUP, LONGHORN_VERSION), "kind": "Volume",
+                "metadata": {"name": name, "namespace": namespace, "finalizers": [LONGHORN_FINALIZER],
+                             "labels": {"longhornvolume": name},
+                             "annotations": {STANDIN_ANNOTATION: "provisioner",
+                                             "kaapana.lab/replica": "%s:%s" % (node, replica)}},
+                "spec": {"size": (pv.spec.capacity or {}).get("storage", "1Gi"), "frontend": "blockdev",
+                         "numberOfReplicas": int((pv.spec.csi.volume_attributes or {}).get("numberOfReplicas", "1")),
+                         "dataEngine": "v1"}}
+        try:
+            self.custom.create_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace, "volumes", body)
+        except ApiException as error:
+            if error.status == 409:
+                return
+            raise
+        status = {"state": "attached", "robustness": "healthy",
+                  "kubernetesStatus": {"pvName": pv.metadata.name, "pvStatus": (pv.status.phase if pv.status else ""),
+                                       "namespace": claim.namespace if claim else "",
+                                       "pvcName": claim.name if claim else "", "workloadsStatus": []}}
+        try:
+            self.custom.patch_namespaced_custom_object_status(LONGHORN_GROUP, LONGHORN_VERSION, namespace, "volumes",
+                                                              name, {"status": status})
+        except ApiException as error:
+            LOG.warning("status of Longhorn volume %s/%s: %s %s", namespace, name, error.status, error.reason)
+        if self.node_exec and node:
+            self.node_exec(node, ["mkdir", "-p", replica])
+        LOG.info("created Longhorn volume %s/%s for PV %s (replica %s:%s)", namespace, name, pv.metadata.name, node,
+                 replica)
+
+    def finalize_longhorn_volume(self, namespace, item, nodes):
+        """A deleted volume loses its replicas (its data) on every node, then its finalizer."""
+        name = item["metadata"]["name"]
+        finalizers = item["metadata"].get("finalizers") or []
+        if LONGHORN_FINALIZER not in finalizers:
+            return
+        if self.node_exec:
+            for node in nodes:
+                self.node_exec(node, ["sh", "-c", "rm -rf %s/%s-*" % (LONGHORN_REPLICA_DIR, name)])
+        patch = {"metadata": {"finalizers": [f for f in finalizers if f != LONGHORN_FINALIZER]}}
+        self.custom.patch_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace, "volumes", name, patch)
+        LOG.info("deleted Longhorn volume %s/%s and its replicas", namespace, name)
+
     def longhorn_setting(self, namespace, name):
         try:
             setting = self.custom.get_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
@@ -329,6 +465,19 @@ class Provisioner:
         LOG.info("stopped")
 
 
+def podman_node_exec(containers_conf):
+    """A node_exec that runs a command inside a node container (its name is the Kubernetes node name)."""
+    env = dict(os.environ, CONTAINERS_CONF=containers_conf)
+
+    def node_exec(node, argv):
+        proc = subprocess.run(["podman", "exec", node] + list(argv), env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
+        if proc.returncode != 0:
+            LOG.warning("podman exec %s %s: %s", node, " ".join(argv), proc.stderr.strip()[-300:])
+        return proc.returncode
+    return node_exec
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="provisioner.py",
                                      description="kaapana lab stand-in for the microk8s.io/hostpath and "
@@ -338,6 +487,8 @@ def main(argv=None):
                         help="the same, as an option")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between reconcile passes")
     parser.add_argument("--once", action="store_true", help="run one reconcile pass and exit")
+    parser.add_argument("--containers-conf", metavar="PATH",
+                        help="podman's containers.conf of the lab: keep Longhorn replica data in the node containers")
     args = parser.parse_args(argv)
     kubeconfig = args.kubeconfig_flag or args.kubeconfig_path
     if not kubeconfig:
@@ -347,7 +498,8 @@ def main(argv=None):
     api_client = config.new_client_from_config(config_file=kubeconfig)
     # Its own user agent, so benchmarks that count API requests by client can leave it out.
     api_client.user_agent = "kaapana-lab-provisioner/1"
-    provisioner = Provisioner(api_client, interval=args.interval)
+    provisioner = Provisioner(api_client, interval=args.interval,
+                              node_exec=podman_node_exec(args.containers_conf) if args.containers_conf else None)
     if args.once:
         provisioner.sync()
         return 0

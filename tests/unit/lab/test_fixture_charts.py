@@ -538,8 +538,9 @@ def test_longhorn_chart_metadata():
 def test_longhorn_crds():
     docs = longhorn_render()
     crds = {c["metadata"]["name"]: c for c in find(docs, "CustomResourceDefinition")}
-    assert set(crds) == {"nodes.longhorn.io", "settings.longhorn.io"}
-    for name, kind in (("nodes.longhorn.io", "Node"), ("settings.longhorn.io", "Setting")):
+    assert set(crds) == {"nodes.longhorn.io", "settings.longhorn.io", "volumes.longhorn.io"}
+    for name, kind in (("nodes.longhorn.io", "Node"), ("settings.longhorn.io", "Setting"),
+                       ("volumes.longhorn.io", "Volume")):
         spec = crds[name]["spec"]
         assert spec["group"] == "longhorn.io" and spec["names"]["kind"] == kind
         assert spec["scope"] == "Namespaced"

@@ -1,6 +1,6 @@
-"""Unit tests of the lab provisioner's stand-in for longhorn-manager's node registration
-(tests/lab/standins/provisioner.py: longhorn_node_manifest, Provisioner.register_longhorn_nodes),
-with in-memory fakes of the CoreV1 and CustomObjects APIs."""
+"""Unit tests of the lab provisioner's stand-in for longhorn-manager's node registration and volumes
+(tests/lab/standins/provisioner.py: longhorn_node_manifest, Provisioner.register_longhorn_nodes,
+Provisioner.longhorn_volumes), with in-memory fakes of the CoreV1, BatchV1 and CustomObjects APIs."""
 import importlib.machinery
 import importlib.util
 import os
@@ -49,7 +49,7 @@ class Custom:
     """nodes and settings of longhorn.io/v1beta2; a namespace without the CRD answers 404."""
 
     def __init__(self, crd_namespaces, settings=None):
-        self.objects = {ns: {"nodes": {}, "settings": dict(settings or {})} for ns in crd_namespaces}
+        self.objects = {ns: {"nodes": {}, "settings": dict(settings or {}), "volumes": {}} for ns in crd_namespaces}
         self.status = {}
         self.calls = []
 
@@ -80,6 +80,23 @@ class Custom:
     def patch_namespaced_custom_object_status(self, group, version, namespace, plural, name, body):
         self.status[(namespace, name)] = body
         return body
+
+    def patch_namespaced_custom_object(self, group, version, namespace, plural, name, body):
+        store = self._ns(group, version, namespace)[plural]
+        store[name]["metadata"].update(body["metadata"])
+        if store[name]["metadata"].get("deletionTimestamp") and not store[name]["metadata"].get("finalizers"):
+            del store[name]  # the API server removes an object whose last finalizer went
+        return body
+
+    def delete_namespaced_custom_object(self, group, version, namespace, plural, name):
+        store = self._ns(group, version, namespace)[plural]
+        if name not in store:
+            raise ApiException(status=404, reason="Not Found")
+        if store[name]["metadata"].get("finalizers"):
+            store[name]["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+        else:
+            del store[name]
+        self.calls.append(("delete", namespace, name))
 
 
 def provisioner(core, custom):
@@ -178,3 +195,81 @@ def test_sync_runs_the_registration_and_survives_api_errors():
     prov = provisioner(CoreEmpty([], {}), Custom([]))
     prov.storage = Storage()
     prov.sync()  # logs the 500 and returns
+
+
+class VolumeCore(Core):
+    def __init__(self, pods, pvs):
+        super().__init__(pods, {})
+        self.pvs = pvs
+
+    def list_persistent_volume(self):
+        return client.V1PersistentVolumeList(items=self.pvs)
+
+
+class Batch:
+    def __init__(self, jobs=()):
+        self.jobs = set(jobs)
+
+    def read_namespaced_job(self, name, namespace):
+        if (namespace, name) not in self.jobs:
+            raise ApiException(status=404, reason="Not Found")
+        return client.V1Job()
+
+
+def longhorn_pv(name, namespace, claim):
+    return client.V1PersistentVolume(
+        metadata=client.V1ObjectMeta(name=name, annotations={"kaapana.lab/standin": "provisioner"}),
+        spec=client.V1PersistentVolumeSpec(
+            capacity={"storage": "5Gi"}, claim_ref=client.V1ObjectReference(namespace=namespace, name=claim),
+            csi=client.V1CSIPersistentVolumeSource(driver="driver.longhorn.io", volume_handle=name,
+                                                   volume_attributes={"numberOfReplicas": "2"})),
+        status=client.V1PersistentVolumeStatus(phase="Bound"))
+
+
+def volume_provisioner(pvs, jobs=()):
+    core = VolumeCore([pod("m-1", "longhorn-system", "lh-main"), pod("m-2", "longhorn-system", "lh-worker-1")], pvs)
+    custom = Custom(["longhorn-system"])
+    prov = provisioner(core, custom)
+    prov.batch = Batch(jobs)
+    prov.execs = []
+    prov.node_exec = lambda node, argv: prov.execs.append((node, argv))
+    return prov, custom
+
+
+def test_each_longhorn_pv_gets_a_volume_with_its_pvc_and_a_replica():
+    prov, custom = volume_provisioner([longhorn_pv("pvc-1", "services", "minio-pv-claim")])
+    prov.longhorn_volumes()
+    volume = custom.objects["longhorn-system"]["volumes"]["pvc-1"]
+    assert volume["metadata"]["finalizers"] == ["longhorn.io"]
+    assert volume["spec"]["numberOfReplicas"] == 2 and volume["spec"]["size"] == "5Gi"
+    status = custom.status[("longhorn-system", "pvc-1")]["status"]["kubernetesStatus"]
+    assert (status["namespace"], status["pvcName"], status["pvName"]) == ("services", "minio-pv-claim", "pvc-1")
+    node, replica = volume["metadata"]["annotations"]["kaapana.lab/replica"].split(":", 1)
+    assert node == "lh-main" and replica.startswith("/var/lib/longhorn/replicas/pvc-1-")
+    assert prov.execs == [("lh-main", ["mkdir", "-p", replica])]
+    prov.longhorn_volumes()  # once only
+    assert len(prov.execs) == 1
+
+
+def test_a_deleted_volume_loses_its_replicas_then_its_finalizer():
+    prov, custom = volume_provisioner([longhorn_pv("pvc-1", "services", "minio-pv-claim")])
+    prov.longhorn_volumes()
+    custom.delete_namespaced_custom_object("longhorn.io", "v1beta2", "longhorn-system", "volumes", "pvc-1")
+    assert "pvc-1" in custom.objects["longhorn-system"]["volumes"]  # held by the finalizer
+    prov.core.pvs = []
+    prov.longhorn_volumes()
+    assert "pvc-1" not in custom.objects["longhorn-system"]["volumes"]
+    removed = [argv for _node, argv in prov.execs if argv[0] == "sh"]
+    assert len(removed) == 2 and all("rm -rf /var/lib/longhorn/replicas/pvc-1-*" in argv[-1] for argv in removed)
+
+
+def test_the_uninstall_job_deletes_every_volume_of_its_namespace():
+    pvs = [longhorn_pv("pvc-1", "services", "minio-pv-claim"), longhorn_pv("pvc-2", "default", "foreign")]
+    prov, custom = volume_provisioner(pvs)
+    prov.longhorn_volumes()
+    assert sorted(custom.objects["longhorn-system"]["volumes"]) == ["pvc-1", "pvc-2"]
+    prov.batch = Batch([("longhorn-system", "longhorn-uninstall")])
+    prov.longhorn_volumes()  # deletes (deletionTimestamp) and creates none
+    prov.longhorn_volumes()  # finalizes
+    assert custom.objects["longhorn-system"]["volumes"] == {}
+    assert ("delete", "longhorn-system", "pvc-1") in custom.calls and ("delete", "longhorn-system", "pvc-2") in custom.calls

@@ -69,7 +69,9 @@ spec:
     metadata:
       labels:
         {{- include "longhorn.labels" . | nindent 8 }}
-      {{- with (merge (deepCopy (.Values.lab.uninstallPodAnnotations | default dict)) (.Values.lab.podAnnotations | default dict)) }}
+      {{- /* The real Job runs until longhorn-manager has deleted every volume; here the stand-in longhorn-manager
+      deletes them while the Job exists, so its pod finishes after a few seconds, not at once. */}}
+      {{- with (merge (deepCopy (.Values.lab.uninstallPodAnnotations | default dict)) (.Values.lab.podAnnotations | default dict) (dict "kwok.test/ready-after" "3")) }}
       annotations:
         {{- toYaml . | nindent 8 }}
       {{- end }}
