@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.integration.nodes import data_digest, lab_platform_vars, node_containers, node_exec, recap, run_playbook, write_inventory
+from tests.integration.nodes import changed_tasks, data_digest, lab_platform_vars, node_containers, node_exec, recap, run_playbook, write_inventory
 from tests.lab import nodes as lab_nodes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -77,15 +77,104 @@ def _sha(text):
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
+FOREIGN = "foreign-app"
+FOREIGN_CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: foreign-app\nversion: 1.0.0\n",
+    # Someone else's application in the Helm namespace Kaapana uses (default): a PVC, a pod and a hook Job that
+    # Helm leaves behind, none of them Kaapana's.
+    "templates/app.yaml": """apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: foreign-data
+  annotations:
+    helm.sh/resource-policy: keep
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: foreign-app
+  labels:
+    app.kubernetes.io/instance: {{ .Release.Name }}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: foreign-app}
+  template:
+    metadata:
+      labels: {app: foreign-app}
+    spec:
+      containers:
+        - name: app
+          image: registry.lab.invalid/foreign-app:1
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: foreign-app-migrate
+  labels:
+    app.kubernetes.io/instance: {{ .Release.Name }}
+  annotations:
+    helm.sh/hook: post-install
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: registry.lab.invalid/foreign-app:1
+""",
+}
+
+
+def _foreign_state(lab):
+    """The foreign release's revision and status, and the uids of its PVC, pods (not terminating) and hook Job."""
+    out = subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "-n", "default", "list", "--all", "-o", "json",
+                          "--filter", "^%s$" % FOREIGN], capture_output=True, text=True, check=False).stdout
+    releases = [(r["name"], r["status"], r["revision"]) for r in json.loads(out or "[]")]
+
+    def uids(*args):
+        res = lab.kubectl_run("-n", "default", "get", *args, "-o", "json", check=False)
+        items = json.loads(res.stdout)["items"] if res.returncode == 0 else []
+        return sorted(i["metadata"]["uid"] for i in items if not i["metadata"].get("deletionTimestamp"))
+    return {"release": releases, "pvc": uids("pvc", "--field-selector", "metadata.name=foreign-data"),
+            "pods": uids("pods", "-l", "app=foreign-app"),
+            "job": uids("job", "--field-selector", "metadata.name=foreign-app-migrate")}
+
+
+def _install_foreign_release(lab, tmp):
+    chart = tmp / "foreign-app"
+    for name, text in FOREIGN_CHART.items():
+        (chart / name).parent.mkdir(parents=True, exist_ok=True)
+        (chart / name).write_text(text)
+    subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "-n", "default", "upgrade", "--install", FOREIGN,
+                    str(chart), "--timeout", "2m"], capture_output=True, text=True, check=True)
+    deadline = time.time() + 120
+    while not _foreign_state(lab)["pods"] and time.time() < deadline:
+        time.sleep(1)
+
+
 @pytest.fixture(scope="module")
 def site(lab, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("site")
     with node_containers(lab, NODES) as names:
         inv = write_inventory(tmp / "hosts.yml", names[:1], names[1:], group_vars=_group_vars(lab))
-        yield {"inventory": inv, "tmp": tmp}
-        # purge (both variables): the PVCs, bound to these nodes, must not outlive them
-        run_playbook(lab, "playbooks/undeploy.yml", inv,
-                     extra_vars={"kaapana_purge_data": True, "kaapana_purge_confirm": DOMAIN})
+        _install_foreign_release(lab, tmp)
+        try:
+            yield {"inventory": inv, "tmp": tmp, "foreign": _foreign_state(lab)}
+            # purge (both variables): the PVCs, bound to these nodes, must not outlive them
+            run_playbook(lab, "playbooks/undeploy.yml", inv,
+                         extra_vars={"kaapana_purge_data": True, "kaapana_purge_confirm": DOMAIN})
+        finally:
+            subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "-n", "default", "uninstall", FOREIGN],
+                           capture_output=True, check=False)
+            lab.kubectl_run("-n", "default", "delete", "pvc", "foreign-data", "--ignore-not-found", "--wait=false",
+                            check=False)
+            lab.kubectl_run("-n", "default", "delete", "job", "foreign-app-migrate", "--ignore-not-found", check=False)
 
 
 def test_site_deploys_every_pod_ready(lab, site):
@@ -119,7 +208,7 @@ def test_second_run_changes_nothing(lab, site):
     assert res.returncode == 0, res.stdout[-4000:]
     counts = recap(res.stdout)
     assert set(NODES) <= set(counts), counts
-    assert all(c["changed"] == 0 for c in counts.values()), counts
+    assert all(c["changed"] == 0 for c in counts.values()), (counts, changed_tasks(res.stdout))
 
 
 def test_recorded_chart_values_follow_kaapanas_set_line(lab, site):
@@ -340,3 +429,22 @@ def test_five_deploy_undeploy_cycles_keep_the_data_byte_identical(lab, site):
         assert res.returncode == 0, "cycle %d deploy: %s" % (cycle, res.stdout[-4000:])
         assert _pods(lab, "services"), "cycle %d: no platform pods after deploy" % cycle
         assert _data_digest(lab) == before, "cycle %d: the data changed during deploy" % cycle
+
+
+@pytest.mark.reliability('data safety', 'a foreign Helm release with a PVC, a pod and a hook Job in default survives deploy, '
+                         'undeploy with no_hooks and nuke_pods, and purge')
+def test_a_foreign_release_survives_deploy_undeploy_nuke_and_purge(lab, site):
+    before = site["foreign"]
+    assert before["release"] == [(FOREIGN, "deployed", "1")] and before["pvc"] and before["pods"] and before["job"], before
+    # The deploys of this module ran with it in place.
+    assert _foreign_state(lab) == before
+    res = run_playbook(lab, "playbooks/undeploy.yml", site["inventory"],
+                       extra_vars={"kaapana_undeploy_no_hooks": True, "kaapana_undeploy_nuke_pods": True})
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert "default/%s" % FOREIGN in res.stdout, "the report does not name the release left alone"
+    assert _foreign_state(lab) == before
+    res = run_playbook(lab, "playbooks/undeploy.yml", site["inventory"],
+                       extra_vars={"kaapana_purge_data": True, "kaapana_purge_confirm": DOMAIN})
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert "Data deleted" in res.stdout
+    assert _foreign_state(lab) == before
