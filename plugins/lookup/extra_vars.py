@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: extra_vars
-author: kaapana.platform contributors
+author: kaapana.platform maintainers (@kaapana)
 version_added: 0.1.0
 short_description: Names of the variables given as extra variables of this run
 description:
