@@ -117,7 +117,9 @@ def faults(lab, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("faults")
     with node_containers(lab, NODES) as names:
         inv = write_inventory(tmp / "hosts.yml", names[:1], names[1:], group_vars=_group_vars(lab))
-        yield {"inventory": inv}
+        # A restarted container may get another address: the inventory (SSH to addresses) is written anew then.
+        yield {"inventory": inv, "rewrite": lambda: write_inventory(tmp / "hosts.yml", names[:1], names[1:],
+                                                                    group_vars=_group_vars(lab))}
         # purge (both variables): this module's PVCs and volumes must not outlive its nodes
         run_playbook(lab, "playbooks/undeploy.yml", inv, extra_vars={
             "kaapana_undeploy_nuke_pods": True, "kaapana_purge_data": True, "kaapana_purge_confirm": DOMAIN})
@@ -135,6 +137,7 @@ def test_node_stopped_during_join_is_unreachable_and_a_rerun_converges(lab, faul
     finally:
         podman(lab, "start", NODES[1])
         node_exec(lab, NODES[1], "systemctl", "is-system-running", "--wait", check=False)
+        faults["rewrite"]()
     assert run.fired.is_set(), out[-3000:]
     assert rc != 0, out[-3000:]
     # Depending on the moment the container went down: Ansible's UNREACHABLE for the worker, or the cluster

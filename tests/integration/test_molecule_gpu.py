@@ -50,7 +50,7 @@ NOT_REACHED = ["Query the GPUs with nvidia-smi", "Read the MicroK8s addon status
     ({"kaapana_gpu_support": "maybe"}, ["kaapana_gpu_support", "auto, true, false", "maybe"]),
     ({"kaapana_gpu_support": "yes please"}, ["kaapana_gpu_support", "auto, true, false"]),
     ({"kaapana_gpu_operator_driver": "nouveau"}, ["kaapana_gpu_operator_driver", "host, operator, auto"]),
-    ({"kaapana_gpu_operator_version": "latest"}, ["kaapana_gpu_operator_version", "'latest'"]),
+    ({"kaapana_gpu_operator_version": "latest"}, ["kaapana_gpu_operator_version", '"latest"']),
     ({"kaapana_gpu_operator_set": ["toolkit.env[3].name"]}, ["kaapana_gpu_operator_set", "key=value"]),
     ({"kaapana_gpu_wait_timeout": "soon"}, ["kaapana_gpu_wait_timeout"]),
 ], ids=["support-maybe", "support-words", "driver", "version", "set-without-value", "timeout"])
