@@ -143,11 +143,16 @@ class Provisioner:
         except ApiException as error:
             LOG.warning("volume attachments: %s %s", error.status, error.reason)
         try:
-            self.register_longhorn_nodes()
+            managers = self.longhorn_managers()
+        except ApiException as error:
+            LOG.warning("longhorn-manager pods: %s %s", error.status, error.reason)
+            return
+        try:
+            self.register_longhorn_nodes(managers)
         except ApiException as error:
             LOG.warning("longhorn nodes: %s %s", error.status, error.reason)
         try:
-            self.longhorn_volumes()
+            self.longhorn_volumes(managers)
         except ApiException as error:
             LOG.warning("longhorn volumes: %s %s", error.status, error.reason)
 
@@ -269,12 +274,10 @@ class Provisioner:
             LOG.info("attached %s", attachment.metadata.name)
 
     # -- longhorn-manager's node registration ----------------------------------------------------------
-    def register_longhorn_nodes(self):
-        """One nodes.longhorn.io object per node that runs a longhorn-manager pod (in its namespace)."""
-        wanted = {}
-        for pod in self.core.list_pod_for_all_namespaces(label_selector=LONGHORN_MANAGER_SELECTOR).items:
-            if pod.spec.node_name and not pod.metadata.deletion_timestamp:
-                wanted.setdefault(pod.metadata.namespace, set()).add(pod.spec.node_name)
+    def register_longhorn_nodes(self, managers=None):
+        """One nodes.longhorn.io object per node that runs a longhorn-manager pod (in its namespace); ``managers``:
+        longhorn_managers() when the caller has read them already."""
+        wanted = self.longhorn_managers() if managers is None else managers
         created = []
         for namespace in sorted(wanted):
             try:
@@ -285,7 +288,7 @@ class Provisioner:
                     continue  # the nodes.longhorn.io CRD is not installed (yet)
                 raise
             have = {item["metadata"]["name"] for item in existing.get("items", [])}
-            missing = sorted(wanted[namespace] - have)
+            missing = sorted(set(wanted[namespace]) - have)
             if not missing:
                 continue
             data_path = self.longhorn_setting(namespace, "default-data-path") or LONGHORN_DEFAULT_DATA_PATH
@@ -328,10 +331,10 @@ class Provisioner:
                 found.setdefault(pod.metadata.namespace, set()).add(pod.spec.node_name)
         return {namespace: sorted(nodes) for namespace, nodes in found.items()}
 
-    def longhorn_volumes(self):
+    def longhorn_volumes(self, managers=None):
         """One volumes.longhorn.io object (and a replica directory) per Longhorn PV; deleted volumes lose their
         replicas; the uninstall Job deletes every volume of its namespace."""
-        managers = self.longhorn_managers()
+        managers = self.longhorn_managers() if managers is None else managers
         volumes = {}
         for namespace in sorted(managers):
             try:
@@ -342,17 +345,17 @@ class Provisioner:
                     continue  # the volumes.longhorn.io CRD is not installed (yet)
                 raise
             volumes[namespace] = {item["metadata"]["name"]: item for item in listed.get("items", [])}
+        uninstalling = {namespace for namespace in volumes if self.longhorn_uninstalling(namespace)}
         for namespace, existing in volumes.items():
             for item in existing.values():
                 if item["metadata"].get("deletionTimestamp"):
                     self.finalize_longhorn_volume(namespace, item, managers.get(namespace, []))
-            if self.longhorn_uninstalling(namespace):
+            if namespace in uninstalling:
                 for name, item in sorted(existing.items()):
                     if not item["metadata"].get("deletionTimestamp"):
                         self.custom.delete_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
                                                                     "volumes", name)
                         LOG.info("longhorn uninstall: deleted volume %s/%s", namespace, name)
-        uninstalling = {namespace for namespace in volumes if self.longhorn_uninstalling(namespace)}
         known = {name for existing in volumes.values() for name in existing}
         for pv in self.core.list_persistent_volume().items:
             if pv.spec.csi is None or pv.spec.csi.driver != LONGHORN or pv.metadata.deletion_timestamp:
