@@ -5,13 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PWD/.venv/bin:$PATH ANSIBLE_CONFIG=$PWD/ansible.cfg
 start=$(date +%s)
-python -m tests.lab up
-eval "$(python -m tests.lab env)"
+python -m lab up
+eval "$(python -m lab env)"
 export K8S_AUTH_KUBECONFIG=$KUBECONFIG
 for spec in lab-main:primary lab-worker-1 lab-worker-2; do
   name=${spec%%:*}
   if [ "$(podman container inspect "$name" --format '{{.State.Running}}' 2>/dev/null)" != "true" ]; then
-    python -m tests.lab node "$spec"
+    python -m lab node "$spec"
   fi
 done
 ansible-playbook site.yml -i inventories/lab/hosts.yml "$@"

@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PWD/.venv/bin:$PATH
 # The node image is keyed by the stand-ins' content: build it if they changed since lab up.
-python -m tests.lab build >/dev/null
-eval "$(python -m tests.lab env)"
+python -m lab build >/dev/null
+eval "$(python -m lab env)"
 export K8S_AUTH_KUBECONFIG=$KUBECONFIG
 export ANSIBLE_COLLECTIONS_PATH=$PWD/.build/collections
 export ANSIBLE_ROLES_PATH=$PWD/roles

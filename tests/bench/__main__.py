@@ -15,8 +15,8 @@ from tests.bench import helm as helm_bench
 from tests.bench import pods as pods_bench
 from tests.bench import site as site_bench
 from tests.bench.common import ratio
-from tests.lab.cli import status as lab_status
-from tests.lab.config import CONFIG, ROOT
+from lab.cli import status as lab_status
+from lab.config import CONFIG, ROOT
 
 OUT = os.path.join(ROOT, "bench", "results")
 
@@ -119,7 +119,7 @@ def chart(data, path):
 
 def main():
     if lab_status(CONFIG, quiet=True) != 0:
-        subprocess.run([sys.executable, "-m", "tests.lab", "up"], cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-m", "lab", "up"], cwd=ROOT, check=True)
     os.makedirs(OUT, exist_ok=True)
     only = [o for o in os.environ.get("BENCH_ONLY", "").split(",") if o] or ["helm", "pods", "site"]
     data = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": os.uname().nodename}

@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import datetime
 
-from tests.lab.config import CONFIG, ROOT
+from lab.config import CONFIG, ROOT
 
 BIN = os.path.dirname(sys.executable)
 

@@ -16,7 +16,7 @@ from datetime import datetime
 import yaml
 
 from tests.bench.common import BIN, env, kubectl, timed
-from tests.lab.config import CONFIG
+from lab.config import CONFIG
 
 SHIM = """#!/bin/sh
 echo "${BENCH_TASK:-none}" >> "%s"

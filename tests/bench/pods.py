@@ -38,7 +38,7 @@ class ReadyWatcher(threading.Thread):
 
     def run(self):
         import subprocess
-        from tests.lab.config import CONFIG
+        from lab.config import CONFIG
         jsonpath = '{.object.metadata.name} {.object.status.conditions[?(@.type=="Ready")].status}{"\\n"}'
         self.proc = subprocess.Popen(
             [CONFIG.bin("kubectl"), "--kubeconfig", CONFIG.kubeconfig, "-n", self.ns, "get", "pods", "-w",
@@ -76,7 +76,7 @@ def _tool_argv(tool, ns, n, timeout):
                 "-m", "kaapana.platform.pods_ready", "-a",
                 json.dumps({"namespaces": [ns], "timeout": timeout, "min_pods": n})]
     if tool == "kubectl wait":
-        from tests.lab.config import CONFIG
+        from lab.config import CONFIG
         return [CONFIG.bin("kubectl"), "--kubeconfig", CONFIG.kubeconfig, "-n", ns, "wait", "--for=condition=Ready",
                 "pod", "--all", "--timeout=%ds" % timeout]
     return [BIN + "/ansible", "localhost", "-e", "ansible_python_interpreter=" + BIN + "/python",

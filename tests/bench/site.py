@@ -12,7 +12,7 @@ import sys
 import time
 
 from tests.bench.common import BIN, timed
-from tests.lab.config import CONFIG, ROOT
+from lab.config import CONFIG, ROOT
 
 
 def connection():
@@ -23,7 +23,7 @@ def connection():
 
 
 def _host_vars(name):
-    from tests.lab import nodes
+    from lab import nodes
     if connection() == "ssh":
         return dict(nodes.ssh_host_vars(CONFIG, nodes.podman_env(CONFIG), name),
                     ansible_python_interpreter="/usr/bin/python3")
@@ -59,7 +59,7 @@ def _env():
 
 def _lab(*args):
     import subprocess
-    return subprocess.run([sys.executable, "-m", "tests.lab"] + list(args), cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "lab"] + list(args), cwd=ROOT, capture_output=True,
                           text=True, check=False)
 
 
@@ -84,7 +84,7 @@ def run(sizes, log, workdir):
                 if res.returncode != 0:
                     raise RuntimeError("lab node %s: %s" % (name, res.stderr[-500:]))
             if connection() == "ssh":
-                from tests.lab import nodes
+                from lab import nodes
                 for name in names:
                     nodes.wait_for_ssh(CONFIG, nodes.podman_env(CONFIG), name)
             _inventory(inventory, names)

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from tests.lab import controlplane, registry
-from tests.lab.cli import status as lab_status
-from tests.lab.config import CONFIG, ROOT
-from tests.lab.procs import ProcessTable
+from lab import controlplane, registry
+from lab.cli import status as lab_status
+from lab.config import CONFIG, ROOT
+from lab.procs import ProcessTable
 
 
 class Lab:
@@ -57,7 +57,7 @@ class Lab:
 
 
 def _lab_cli(*args):
-    return subprocess.run([sys.executable, "-m", "tests.lab"] + list(args), cwd=ROOT, check=False)
+    return subprocess.run([sys.executable, "-m", "lab"] + list(args), cwd=ROOT, check=False)
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,12 @@ import sys
 
 import yaml
 
-from tests.lab import nodes as lab_nodes
-from tests.lab.config import CONFIG, ROOT
+from lab import nodes as lab_nodes
+from lab.config import CONFIG, ROOT
 
 
 def _lab_cli(*args):
-    return subprocess.run([sys.executable, "-m", "tests.lab"] + list(args), cwd=ROOT, capture_output=True, text=True, check=False)
+    return subprocess.run([sys.executable, "-m", "lab"] + list(args), cwd=ROOT, capture_output=True, text=True, check=False)
 
 
 @contextlib.contextmanager

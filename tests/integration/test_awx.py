@@ -4,7 +4,7 @@ import shutil
 import subprocess
 import sys
 
-from tests.lab.config import ROOT
+from lab.config import ROOT
 
 BIN = os.path.dirname(sys.executable)
 

@@ -5,7 +5,7 @@ import re
 import subprocess
 import sys
 
-from tests.lab.config import ROOT
+from lab.config import ROOT
 
 BIN = os.path.dirname(sys.executable)
 

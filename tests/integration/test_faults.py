@@ -16,7 +16,7 @@ import pytest
 
 from tests.integration.nodes import (
     lab_platform_vars, node_containers, node_exec, podman, pods_not_ready, run_playbook, write_inventory)
-from tests.lab.config import ROOT
+from lab.config import ROOT
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 

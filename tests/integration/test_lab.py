@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from tests.lab import nodes
-from tests.lab.config import ROOT
+from lab import nodes
+from lab.config import ROOT
 
 pytestmark = pytest.mark.lab
 
@@ -28,7 +28,7 @@ def _pod_manifest(name, annotations=None):
 
 
 def test_status_reports_every_component_healthy(lab):
-    res = subprocess.run([sys.executable, "-m", "tests.lab", "status"], cwd=ROOT, capture_output=True, text=True, check=False)
+    res = subprocess.run([sys.executable, "-m", "lab", "status"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
     for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "registry"):
         assert any(line.startswith(component) and "healthy" in line for line in res.stdout.splitlines()), res.stdout
@@ -154,9 +154,9 @@ def test_fixture_charts_are_in_the_registry(lab, tmp_path):
     _helm(lab, "registry", "login", lab.registry, "-u", lab.registry_user, "--password-stdin", "--plain-http",
           registry_config=regcfg, input=lab.registry_password(), check=True)
     import yaml
-    charts = os.path.join(ROOT, "tests", "charts")
+    charts = os.path.join(ROOT, "lab", "charts")
     for chart in sorted(c for c in os.listdir(charts) if os.path.isdir(os.path.join(charts, c))):
-        with open(os.path.join(ROOT, "tests", "charts", chart, "Chart.yaml")) as handle:
+        with open(os.path.join(ROOT, "lab", "charts", chart, "Chart.yaml")) as handle:
             version = yaml.safe_load(handle)["version"]
         res = _helm(lab, "show", "chart", "oci://%s/charts/%s" % (lab.registry, chart), "--version", version,
                     "--plain-http", registry_config=regcfg)
@@ -180,12 +180,12 @@ def _exec(lab, node, *argv, check=True):
 def two_nodes(lab):
     names = ["lab-selftest-a", "lab-selftest-b"]
     for spec in (names[0] + ":primary", names[1]):
-        res = subprocess.run([sys.executable, "-m", "tests.lab", "node", spec], cwd=ROOT, capture_output=True,
+        res = subprocess.run([sys.executable, "-m", "lab", "node", spec], cwd=ROOT, capture_output=True,
                              text=True, check=False)
         assert res.returncode == 0, res.stdout + res.stderr
     yield names
     for name in names:
-        subprocess.run([sys.executable, "-m", "tests.lab", "node-rm", name], cwd=ROOT, capture_output=True, check=False)
+        subprocess.run([sys.executable, "-m", "lab", "node-rm", name], cwd=ROOT, capture_output=True, check=False)
         lab.kubectl_run("delete", "node", name, "--ignore-not-found")
 
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.lab.config import ROOT
+from lab.config import ROOT
 
 pytestmark = pytest.mark.lab
 

@@ -21,7 +21,7 @@ import sys
 
 import pytest
 
-from tests.lab import nodes
+from lab import nodes
 
 pytestmark = pytest.mark.lab
 

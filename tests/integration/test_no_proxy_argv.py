@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from tests.lab import nodes
+from lab import nodes
 
 pytestmark = pytest.mark.lab
 

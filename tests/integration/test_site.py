@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.integration.nodes import changed_tasks, data_digest, lab_platform_vars, node_containers, node_exec, recap, run_playbook, write_inventory
-from tests.lab import nodes as lab_nodes
+from lab import nodes as lab_nodes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 

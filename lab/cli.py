@@ -1,4 +1,4 @@
-"""`python -m tests.lab up|down|status|env|build|node|restart-apiserver` — the lab's CLI
+"""`python -m lab up|down|status|env|build|node|restart-apiserver` — the lab's CLI
 (the Makefile's lab-* targets call it)."""
 import argparse
 import json
@@ -8,12 +8,12 @@ import subprocess
 import sys
 import time
 
-from tests.lab import controlplane, nodes, registry
-from tests.lab.config import CONFIG, ROOT
-from tests.lab.procs import ProcessTable
+from lab import controlplane, nodes, registry
+from lab.config import CONFIG, ROOT
+from lab.procs import ProcessTable
 
-BUILD_SCRIPT = os.path.join(ROOT, "tests", "lab", "scripts", "build-binaries.sh")
-PROVISIONER = os.path.join(ROOT, "tests", "lab", "standins", "provisioner.py")
+BUILD_SCRIPT = os.path.join(ROOT, "lab", "scripts", "build-binaries.sh")
+PROVISIONER = os.path.join(ROOT, "lab", "standins", "provisioner.py")
 POOL_NODE = "lab-pool-0"
 LAB_PORTS = {"kube-apiserver": (CONFIG.gateway, CONFIG.api_port), "etcd": ("127.0.0.1", 2379),
              "etcd-peer": ("127.0.0.1", 2380), "etcd-metrics": ("127.0.0.1", 2381),
@@ -215,7 +215,7 @@ def print_env(cfg):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m tests.lab", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     p_up = sub.add_parser("up", help="build what is missing and start the lab")
     p_up.add_argument("--node", dest="nodes", action="append", help="also start a node container NAME[:primary][:gpu=N]")

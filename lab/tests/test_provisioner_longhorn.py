@@ -1,5 +1,5 @@
 """Unit tests of the lab provisioner's stand-in for longhorn-manager's node registration and volumes
-(tests/lab/standins/provisioner.py: longhorn_node_manifest, Provisioner.register_longhorn_nodes,
+(lab/standins/provisioner.py: longhorn_node_manifest, Provisioner.register_longhorn_nodes,
 Provisioner.longhorn_volumes), with in-memory fakes of the CoreV1, BatchV1 and CustomObjects APIs."""
 import importlib.machinery
 import importlib.util
@@ -10,8 +10,8 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-PROVISIONER = os.path.join(ROOT, "tests", "lab", "standins", "provisioner.py")
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PROVISIONER = os.path.join(ROOT, "lab", "standins", "provisioner.py")
 
 
 def load():

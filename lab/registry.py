@@ -7,7 +7,7 @@ import subprocess
 import urllib.error
 import urllib.request
 
-from tests.lab.config import REGISTRY_DEB_VERSION, ROOT
+from lab.config import REGISTRY_DEB_VERSION, ROOT
 
 
 def binary(cfg):
@@ -98,7 +98,7 @@ def helm_env(cfg):
 
 
 def push_charts(cfg):
-    """Package every chart in tests/charts and push it to oci://<registry>/charts."""
+    """Package every chart in lab/charts and push it to oci://<registry>/charts."""
     helm = cfg.bin("helm")
     env = helm_env(cfg)
     out = cfg.path("charts")
@@ -107,7 +107,7 @@ def push_charts(cfg):
                     "--plain-http"], input=cfg.registry_password(), text=True, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     pushed = []
-    charts_dir = os.path.join(ROOT, "tests", "charts")
+    charts_dir = os.path.join(ROOT, "lab", "charts")
     for name in sorted(os.listdir(charts_dir)) if os.path.isdir(charts_dir) else []:
         if not os.path.exists(os.path.join(charts_dir, name, "Chart.yaml")):
             continue

@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-SNAP = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
-                    "tests", "lab", "standins", "snap")
+SNAP = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                    "lab", "standins", "snap")
 URL = "http://kaapana:p&ss<w>rd@proxy.lab.invalid:3128"
 
 

@@ -7,9 +7,9 @@ import shutil
 import subprocess
 import tempfile
 
-from tests.lab.config import ROOT
+from lab.config import ROOT
 
-HERE = os.path.join(ROOT, "tests", "lab")
+HERE = os.path.join(ROOT, "lab")
 IMAGE_DIR = os.path.join(HERE, "node-image")
 STANDINS_DIR = os.path.join(HERE, "standins")
 ANCHOR = "kaapana-lab-anchor"
@@ -154,7 +154,7 @@ def _standin_deb(workdir):
         handle.write("Package: snapd\nVersion: 0+kaapana.lab.standin\nArchitecture: all\n"
                      "Maintainer: kaapana.platform lab <lab@localhost>\nDepends: python3, python-is-python3\n"
                      "Description: kaapana lab STAND-IN for snapd (not the real snapd)\n"
-                     " Speaks snap's command line for the microk8s snap; see tests/lab/standins.\n")
+                     " Speaks snap's command line for the microk8s snap; see lab/standins.\n")
     subprocess.run(["dpkg-deb", "--build", "--root-owner-group", pkg, os.path.join(workdir, "snapd-standin.deb")],
                    check=True, stdout=subprocess.DEVNULL)
     return "snapd-standin.deb"

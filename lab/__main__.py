@@ -1,5 +1,5 @@
 import sys
 
-from tests.lab.cli import main
+from lab.cli import main
 
 sys.exit(main(sys.argv[1:]))

@@ -8,7 +8,7 @@ or in KAAPANA_LAB_STATE.
 import os
 from dataclasses import dataclass, field
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 K8S_VERSION = os.environ.get("LAB_K8S_VERSION", "v1.34.4")
 ETCD_VERSION = os.environ.get("LAB_ETCD_VERSION", "v3.6.16")

@@ -1,7 +1,7 @@
-"""Unit tests of the lab stand-ins (tests/lab/standins): snap, microk8s, nvidia-smi, provisioner.
+"""Unit tests of the lab stand-ins (lab/standins): snap, microk8s, nvidia-smi, provisioner.
 
 The stand-ins run as subprocesses against a fake root (KAAPANA_LAB_STANDIN_ROOT) so nothing on
-the host is touched. The lab API is replaced by tests/unit/lab/fake_kubectl.py, a tiny object
+the host is touched. The lab API is replaced by lab/tests/fake_kubectl.py, a tiny object
 store that answers the kubectl command lines the microk8s stand-in issues. Expected outputs are
 taken from the upstream programs: canonical/microk8s 1.33 (status.py, add_token.py, join.py,
 default-args), snapd (cmd/snapd/cli), Go's text/tabwriter, PyYAML and NVIDIA nvidia-smi captures.
@@ -23,8 +23,8 @@ import pytest
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-STANDINS = os.path.join(ROOT, "tests", "lab", "standins")
+ROOT = os.path.dirname(os.path.dirname(HERE))
+STANDINS = os.path.join(ROOT, "lab", "standins")
 SNAP = os.path.join(STANDINS, "snap")
 MICROK8S = os.path.join(STANDINS, "microk8s")
 NVIDIA_SMI = os.path.join(STANDINS, "nvidia-smi")

@@ -1,4 +1,4 @@
-"""The lab's fixture charts (tests/charts/*) rendered by the real Helm 3 binary.
+"""The lab's fixture charts (lab/charts/*) rendered by the real Helm 3 binary.
 
 `helm lint` and `helm template` run on each chart; the kaapana-admin-chart fixture gets Kaapana's
 complete `helm install --set` line (kaapanactl.sh deploy_chart, 0.6.0; see
@@ -15,10 +15,10 @@ import subprocess
 import pytest
 import yaml
 
-from tests.lab.config import CONFIG, ROOT
+from lab.config import CONFIG, ROOT
 
 HELM = os.environ.get("LAB_HELM") or CONFIG.bin("helm")
-CHARTS = os.path.join(ROOT, "tests", "charts")
+CHARTS = os.path.join(ROOT, "lab", "charts")
 ADMIN = os.path.join(CHARTS, "kaapana-admin-chart")
 LONGHORN = os.path.join(CHARTS, "longhorn")
 GPU = os.path.join(CHARTS, "gpu-operator")

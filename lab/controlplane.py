@@ -9,8 +9,8 @@ import urllib.request
 
 import yaml
 
-from tests.lab import pki
-from tests.lab.config import ROOT
+from lab import pki
+from lab.config import ROOT
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 FAULT_ANNOTATION = 'metadata.annotations["kwok.test/fault"]'
@@ -42,7 +42,7 @@ def kwok_config(stage_dir):
     ready["spec"]["selector"]["matchExpressions"].append(
         {"key": "." + FAULT_ANNOTATION, "operator": "NotIn", "values": ["ImagePullBackOff"]})
     docs.append(ready)
-    with open(os.path.join(ROOT, "tests", "lab", "kwok", "lab-stages.yaml")) as handle:
+    with open(os.path.join(ROOT, "lab", "kwok", "lab-stages.yaml")) as handle:
         for doc in yaml.safe_load(handle)["stages"]:
             if doc["spec"]["next"].get("statusTemplate") == "READY_TEMPLATE":
                 doc["spec"]["next"] = copy.deepcopy(ready["spec"]["next"])
@@ -181,7 +181,7 @@ def start(cfg, procs):
     other = foreign_lab(cfg)
     if other:
         raise RuntimeError("another lab is running on this machine (state in %s); only one lab can run at a time: "
-                           "run `python -m tests.lab down` in that checkout first" % other)
+                           "run `python -m lab down` in that checkout first" % other)
     os.makedirs(cfg.state, exist_ok=True)
     pki.ensure_pki(cfg.pki, cfg.gateway, str(ipaddress.ip_network(cfg.service_cidr)[1]))
     pki.write_kubeconfig(cfg.kubeconfig, cfg.api_server, cfg.pki)

@@ -39,7 +39,7 @@ fsid is a stable hash of the node name (the real one is the file-system id, ``st
 the host-side process cannot see). Objects are never updated or deleted afterwards, as the real
 manager leaves disk changes to the user (Kaapana's tooling patches them).
 
-Run: ``.venv/bin/python tests/lab/standins/provisioner.py [--kubeconfig] KUBECONFIG [--interval SECONDS]``.
+Run: ``.venv/bin/python lab/standins/provisioner.py [--kubeconfig] KUBECONFIG [--interval SECONDS]``.
 It exits cleanly (status 0) on SIGTERM or SIGINT. ``main(argv)`` is the entry point.
 """
 import argparse
