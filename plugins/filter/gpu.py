@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: contributors to kaapana.platform
 """Filters for the gpu role: nvidia-smi output parsing, PCI scan, GPU facts and the cluster-wide
-GPU support decision. The logic lives in module_utils/gpu.py; this file only maps names and turns
+GPU support decision. The logic lives in plugin_utils/gpu.py; this file only maps names and turns
 errors into AnsibleFilterError."""
 
 from __future__ import absolute_import, division, print_function
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kaapana.platform.plugins.module_utils import gpu as G
+from ansible_collections.kaapana.platform.plugins.plugin_utils import gpu as G
 
 
 def _wrap(func, name):

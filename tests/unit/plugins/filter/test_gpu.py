@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: contributors to kaapana.platform
-"""Unit tests for plugins/filter/gpu.py and plugins/module_utils/gpu.py (no GPU needed).
+"""Unit tests for plugins/filter/gpu.py and plugins/plugin_utils/gpu.py (no GPU needed).
 
 Samples follow the formats nvidia-smi documents and prints (man page, ``--help-query-gpu``,
-published outputs of drivers 470-580; see module_utils/gpu.py): ", "-separated fields, units
+published outputs of drivers 470-580; see plugin_utils/gpu.py): ", "-separated fields, units
 after a space unless ``nounits``, ``[N/A]``/``[Not Supported]`` placeholders, names with spaces,
 warnings and error lines on stdout. Outputs recorded on real machines, when there are any, live in
 ``fixtures/nvidia-smi/`` next to this file and are tested at the end.
@@ -20,7 +20,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kaapana.platform.plugins.filter import gpu as F
-from ansible_collections.kaapana.platform.plugins.module_utils import gpu as G
+from ansible_collections.kaapana.platform.plugins.plugin_utils import gpu as G
 
 FILTERS = F.FilterModule().filters()
 FIELDS = "index,name,uuid,memory.total,driver_version,pci.bus_id"
