@@ -28,6 +28,8 @@ import datetime
 import fnmatch
 import re
 
+from ansible_collections.kaapana.platform.plugins.module_utils.k8s_names import is_dns1123_label
+
 STATE_READY = 'ready'
 STATE_SUCCEEDED = 'succeeded'
 STATE_PENDING = 'pending'
@@ -67,7 +69,6 @@ DEFAULT_GRACES = {
     PROBLEM_UNSCHEDULABLE: 120,
 }
 
-_DNS_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
 _GLOB_CHARS = frozenset('*?[')
 _NAME_CHARS = frozenset('abcdefghijklmnopqrstuvwxyz0123456789-')
 
@@ -94,7 +95,7 @@ def pattern_error(pattern):
     if not is_glob(pattern) and ']' not in pattern:
         if len(pattern) > 63:
             return 'namespace name %r is longer than 63 characters' % pattern
-        if not _DNS_LABEL.match(pattern):
+        if not is_dns1123_label(pattern):
             return ('namespace name %r is not a DNS-1123 label (lowercase letters, digits '
                     'and "-", starting and ending with a letter or digit)' % pattern)
         return None

@@ -15,9 +15,10 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.kaapana.platform.plugins.module_utils.k8s_names import is_dns1123_label
+
 MASK = "********"
 
-DNS_LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 DNS_LABEL_FORM = "a Kubernetes namespace name (DNS label: lower-case letters, digits and '-', at most 63 characters)"
 # Namespaces of Kubernetes itself: no Kaapana, Longhorn or GPU operator objects there.
 SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
@@ -75,7 +76,7 @@ def namespace_errors(namespaces):
     for entry in namespaces or []:
         var, value, kind = entry.get("var"), entry.get("value"), entry.get("kind")
         text = _text(value)
-        if not fullmatch(DNS_LABEL_RE, text):
+        if not is_dns1123_label(text):
             errors.append("%s gives the namespace %r, which is not %s." % (var, value, DNS_LABEL_FORM))
             continue
         if text in SYSTEM_NAMESPACES:
