@@ -308,14 +308,11 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kaapana.platform.plugins.module_utils.helm import (
-    HAS_YAML,
-    YAML_IMPORT_ERROR,
-    HelmError,
-    HelmRunner,
-    ReleaseManager,
-    helm_common_argument_spec,
-)
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_args import helm_common_argument_spec
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_commands import HelmRunner
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_errors import HelmError
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_manager import ReleaseManager
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_values import HAS_YAML, YAML_IMPORT_ERROR
 
 
 def argument_spec():

@@ -141,13 +141,11 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kaapana.platform.plugins.module_utils.helm import (
-    RELEASE_STATES,
-    HelmError,
-    HelmRunner,
-    helm_common_argument_spec,
-    list_releases,
-)
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_args import helm_common_argument_spec
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_commands import HelmRunner
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_errors import HelmError
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_manager import list_releases
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_output import RELEASE_STATES
 
 
 def argument_spec():

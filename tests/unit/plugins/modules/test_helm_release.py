@@ -15,8 +15,8 @@ import os
 import pytest
 
 from ansible_collections.kaapana.platform.plugins.modules import helm_release
-from ansible_collections.kaapana.platform.plugins.module_utils import helm as h
-from tests.unit.plugins.module_utils.test_helm import (
+from ansible_collections.kaapana.platform.plugins.module_utils import helm_chart, helm_manager
+from tests.unit.plugins.module_utils.helm_fixtures import (
     CHART_FILES,
     release_json,
     release_template,
@@ -370,7 +370,7 @@ REFUSED = ('Error: failed to do request: Head "http://10.89.0.1:5000/v2/charts/d
 @pytest.fixture
 def no_sleep(monkeypatch):
     slept = []
-    monkeypatch.setattr(h.ReleaseManager, "sleep", lambda self, seconds: slept.append(seconds))
+    monkeypatch.setattr(helm_manager.ReleaseManager, "sleep", lambda self, seconds: slept.append(seconds))
     return slept
 
 
@@ -428,4 +428,4 @@ def test_content_change_at_same_version_is_detected(run_helm_module, tmp_path):
     res, _helm, _out = run_helm_module(helm_release.main, base_args(chart), [
         status(), ok(["upgrade", "demo"], release_json(files=edited, version=2))], check_mode=False)
     assert res["changed"] is True and res["revision"] == 2
-    assert h.load_chart(chart)["digest"] == res["chart_digest"]
+    assert helm_chart.load_chart(chart)["digest"] == res["chart_digest"]
