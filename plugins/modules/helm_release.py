@@ -159,6 +159,7 @@ options:
           - Registry host[:port] to log in to. Defaults to the host of O(chart_ref).
         type: str
 extends_documentation_fragment:
+  - kaapana.platform.k8s_auth
   - kaapana.platform.helm_common
   - ansible.builtin.action_common_attributes
 attributes:

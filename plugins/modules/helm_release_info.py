@@ -49,6 +49,7 @@ options:
     elements: str
     default: []
 extends_documentation_fragment:
+  - kaapana.platform.k8s_auth
   - kaapana.platform.helm_common
   - ansible.builtin.action_common_attributes
 attributes:
