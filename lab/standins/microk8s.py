@@ -1,8 +1,7 @@
-#!/usr/bin/env python
 # -----------------------------------------------------------------------------------------------
 # kaapana lab STAND-IN for MicroK8s 1.33 (`microk8s` and its `microk8s.<cmd>` commands) -- NOT
 # the real MicroK8s. Snap, MicroK8s and its daemons cannot run in the lab's Podman node
-# containers, so this script answers MicroK8s' command line with MicroK8s' own messages and
+# containers, so this stand-in answers MicroK8s' command line with MicroK8s' own messages and
 # output formats (canonical/microk8s branch 1.33: scripts/wrappers/*.py,
 # microk8s-resources/wrappers/*.wrapper, microk8s-resources/default-args/*, and the 1.33 core
 # addons of canonical/microk8s-core-addons) while acting on the lab's real Kubernetes API:
@@ -21,6 +20,8 @@
 # KAAPANA_LAB_STANDIN_HELM and KAAPANA_LAB_STANDIN_KUBECONFIG override the binaries/kubeconfig;
 # KAAPANA_LAB_STANDIN_IPS ("ip [ip...]", first = default interface) overrides address detection;
 # KAAPANA_LAB_STANDIN_SNAP names the snap stand-in; KAAPANA_LAB_STANDIN_NOW fixes the clock.
+# Runs as the thin executable `microk8s` (this folder); what it shares with the other stand-ins
+# (root, clock, node environment, kubeconfig, tabwriter) is in common.py.
 # Python 3 standard library only.
 # -----------------------------------------------------------------------------------------------
 import argparse
@@ -41,8 +42,10 @@ import sys
 import tarfile
 import time
 
+from .common import (P, ROOT, helm_bin, kubeconfig_text, kubectl_bin, lab_env, lab_kubeconfig, node_env, now, run_main,
+                     tabwrite)
+
 STANDIN_NOTE = "kaapana lab stand-in for MicroK8s (not the real MicroK8s)"
-ROOT = os.environ.get("KAAPANA_LAB_STANDIN_ROOT") or "/"
 LABEL_KEY = "kaapana.lab/standin"
 LABEL = {LABEL_KEY: "microk8s"}
 # Several simulated clusters (e.g. Molecule scenarios running side by side) share the one lab API:
@@ -58,21 +61,9 @@ NOT_RUNNING = "microk8s is not running. Use microk8s inspect for a deeper inspec
 TOKEN_MIN_LEN = 32
 FINGERPRINT_MIN_LEN = 12
 
-
-def P(path):
-    if ROOT in ("", "/"):
-        return path
-    return os.path.join(ROOT, path.lstrip("/"))
-
-
 SNAP = P("/snap/microk8s/current")
 SNAP_DATA = P("/var/snap/microk8s/current")
 SNAP_COMMON = P("/var/snap/microk8s/common")
-
-
-def now():
-    fixed = os.environ.get("KAAPANA_LAB_STANDIN_NOW")
-    return float(fixed) if fixed else time.time()
 
 
 class Exit(Exception):
@@ -551,34 +542,6 @@ IMPLEMENTED_ADDONS = {"dns", "rbac", "hostpath-storage", "storage", "nvidia", "g
 
 
 # ---- environment of the node ----------------------------------------------------------------------
-def node_env(name, default=None):
-    if name in os.environ:
-        return os.environ[name]
-    try:
-        with open(P("/proc/1/environ"), "rb") as handle:
-            for item in handle.read().split(b"\0"):
-                key, _, value = item.decode("utf-8", "replace").partition("=")
-                if key == name:
-                    return value
-    except OSError:
-        pass
-    return default
-
-
-def lab_env():
-    values = {}
-    try:
-        with open(P("/etc/kaapana-lab/lab.env")) as handle:
-            for line in handle:
-                line = line.strip()
-                if line and not line.startswith("#") and "=" in line:
-                    key, value = line.split("=", 1)
-                    values[key.strip()] = value.strip().strip('"').strip("'")
-    except OSError:
-        pass
-    return values
-
-
 def node_name():
     return (node_env("KAAPANA_LAB_NODE_NAME") or socket.gethostname()).lower()
 
@@ -776,63 +739,6 @@ def client_config():
 
 
 # ---- the lab API ---------------------------------------------------------------------------------
-def kubectl_bin():
-    return os.environ.get("KAAPANA_LAB_STANDIN_KUBECTL") or P("/opt/kaapana-lab/bin/kubectl")
-
-
-def helm_bin():
-    return os.environ.get("KAAPANA_LAB_STANDIN_HELM") or P("/opt/kaapana-lab/bin/helm")
-
-
-def _b64_file(path):
-    try:
-        with open(path, "rb") as handle:
-            return base64.b64encode(handle.read()).decode()
-    except OSError:
-        return None
-
-
-def kubeconfig_text(user="admin"):
-    """MicroK8s' client-x509.config.template filled in as create_kubeconfig_x509 does, reaching
-    the lab API server instead of 127.0.0.1:16443."""
-    ca = _b64_file(P("/etc/kaapana-lab/ca.crt"))
-    cert = _b64_file(P("/etc/kaapana-lab/admin.crt"))
-    key = _b64_file(P("/etc/kaapana-lab/admin.key"))
-    server = lab_env().get("LAB_API_SERVER") or "https://127.0.0.1:16443"
-    lines = ["apiVersion: v1", "clusters:", "- cluster:"]
-    if ca:
-        lines.append("    certificate-authority-data: %s" % ca)
-    lines += ["    server: %s" % server, "  name: microk8s-cluster", "contexts:", "- context:",
-              "    cluster: microk8s-cluster", "    user: %s" % user, "  name: microk8s",
-              "current-context: microk8s", "kind: Config", "preferences: {}", "users:", "- name: %s" % user,
-              "  user:"]
-    if cert and key:
-        lines += ["    client-certificate-data: %s" % cert, "    client-key-data: %s" % key]
-    else:
-        lines += ["    client-certificate-data: ''", "    client-key-data: ''"]
-    return "\n".join(lines) + "\n"
-
-
-def lab_kubeconfig():
-    override = os.environ.get("KAAPANA_LAB_STANDIN_KUBECONFIG")
-    if override:
-        return override
-    path = P("/var/lib/kaapana-lab-standin/lab.kubeconfig")
-    text = kubeconfig_text()
-    try:
-        with open(path) as handle:
-            if handle.read() == text:
-                return path
-    except OSError:
-        pass
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(path + ".tmp", path)
-    return path
-
-
 class ApiError(Exception):
     pass
 
@@ -2826,30 +2732,6 @@ def _ctr_filter(name, filt):
     return re.search(value, name) is not None
 
 
-def tabwrite(lines, minwidth, padding):
-    """Go text/tabwriter (padchar ' ', no flags): only tab-terminated cells form columns."""
-    rows = [line.split("\t") for line in lines]
-    widths = [[None] * len(row) for row in rows]
-
-    def block(start, end, col):
-        i = start
-        while i < end:
-            if col < len(rows[i]) - 1:
-                j, width = i, minwidth
-                while j < end and col < len(rows[j]) - 1:
-                    width = max(width, len(rows[j][col]) + padding)
-                    j += 1
-                for k in range(i, j):
-                    widths[k][col] = width
-                block(i, j, col + 1)
-                i = j
-            else:
-                i += 1
-
-    block(0, len(rows), 0)
-    return ["".join(cell if w is None else cell + " " * (w - len(cell)) for cell, w in zip(row, ws))
-            for row, ws in zip(rows, widths)]
-
 
 # ---- dispatch ------------------------------------------------------------------------------------------
 WRAPPERS = ["add-node", "addons", "config", "ctr", "dashboard-proxy", "dbctl", "disable", "enable", "helm", "helm3",
@@ -2919,10 +2801,6 @@ def main(argv):
 
 
 def run():
-    """Entry point of the `microk8s` executable."""
-    try:
-        sys.exit(main(sys.argv))
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+    """Entry point of the `microk8s` executable (argv[0] names the command, as snap's aliases do)."""
+    run_main(main, sys.argv)
 

@@ -1,8 +1,7 @@
-#!/usr/bin/env python
 # -----------------------------------------------------------------------------------------------
 # kaapana lab STAND-IN for NVIDIA's `nvidia-smi` -- NOT the real tool; there is no GPU here.
 #
-# Lab node containers marked as GPU nodes get this script as /usr/bin/nvidia-smi. It prints what
+# Lab node containers marked as GPU nodes get this stand-in as /usr/bin/nvidia-smi. It prints what
 # nvidia-smi prints for the GPUs described by the container's environment (read from
 # /proc/1/environ when the calling process does not carry them):
 #   KAAPANA_LAB_GPU_COUNT (0 = "No devices were found"), KAAPANA_LAB_GPU_NAME,
@@ -13,39 +12,17 @@
 # `Field "x" is not a valid field to query.` and exit status 2), `-i/--id`, `--version`,
 # `--help-query-gpu`, `-h`.
 # Test hooks: KAAPANA_LAB_STANDIN_ROOT prefixes /proc/1/environ; KAAPANA_LAB_STANDIN_NOW fixes
-# the clock. Python 3 standard library only.
+# the clock. Runs as the thin executable `nvidia-smi`; shared helpers are in common.py.
+# Python 3 standard library only.
 # -----------------------------------------------------------------------------------------------
 import hashlib
 import os
 import sys
 import time
 
+from .common import node_env, now, run_main
+
 STANDIN_NOTE = "kaapana lab stand-in for nvidia-smi (no real GPU)"
-ROOT = os.environ.get("KAAPANA_LAB_STANDIN_ROOT") or "/"
-
-
-def P(path):
-    return path if ROOT in ("", "/") else os.path.join(ROOT, path.lstrip("/"))
-
-
-def node_env(name, default):
-    if name in os.environ:
-        return os.environ[name]
-    try:
-        with open(P("/proc/1/environ"), "rb") as handle:
-            for item in handle.read().split(b"\0"):
-                key, _, value = item.decode("utf-8", "replace").partition("=")
-                if key == name:
-                    return value
-    except OSError:
-        pass
-    return default
-
-
-def now():
-    fixed = os.environ.get("KAAPANA_LAB_STANDIN_NOW")
-    return float(fixed) if fixed else time.time()
-
 
 # (compute capability, power cap W, datacenter part (no fan, ECC, MIG-capable), PCI device id)
 MODELS = [
@@ -384,9 +361,5 @@ def main(argv):
 
 def run():
     """Entry point of the `nvidia-smi` executable."""
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+    run_main(main, sys.argv[1:])
 

@@ -1,8 +1,7 @@
-#!/usr/bin/env python
 # -----------------------------------------------------------------------------------------------
 # kaapana lab STAND-IN for snapd's `snap` command -- NOT the real snapd.
 #
-# Lab node containers (Podman, Debian 12) cannot run snapd, so this script speaks the parts of
+# Lab node containers (Podman, Debian 12) cannot run snapd, so this stand-in speaks the parts of
 # snap's command line that the kaapana.platform roles use, with snap's own output formats
 # (tabwriter alignment, messages, error texts and exit codes from canonical/snapd cmd/snapd/cli):
 #   install [--classic] [--channel=C|--stable|--candidate|--beta|--edge] [--dangerous] NAME|FILE.snap
@@ -16,10 +15,11 @@
 # /var/snap/microk8s and /snap/bin, then runs the microk8s stand-in's install hook
 # (`microk8s --kaapana-lab-hook install`), which writes the args files and talks to the lab API.
 #
-# Test hooks: KAAPANA_LAB_STANDIN_ROOT (default "/") prefixes every absolute path this script
+# Test hooks: KAAPANA_LAB_STANDIN_ROOT (default "/") prefixes every absolute path this stand-in
 # touches; KAAPANA_LAB_STANDIN_MICROK8S names the microk8s stand-in to link/run;
 # KAAPANA_LAB_STANDIN_NOW (epoch seconds) fixes the clock.
-# Python 3.11 standard library only (it runs with Debian's python3 inside the node container).
+# Runs as the thin executable `snap` (/usr/bin/snap in the node image links to it); shared helpers
+# are in common.py. Python 3.11 standard library only (Debian's python3 in the node container).
 # -----------------------------------------------------------------------------------------------
 import datetime
 import fcntl
@@ -32,25 +32,12 @@ import sys
 import time
 import urllib.parse
 
+from .common import P, ROOT, helm_bin, now, run_main, tabwrite
+
 STANDIN_VERSION = "0+kaapana.lab.standin"
 STANDIN_NOTE = "kaapana lab stand-in for snapd (not the real snapd)"
-ROOT = os.environ.get("KAAPANA_LAB_STANDIN_ROOT") or "/"
 RISKS = ["stable", "candidate", "beta", "edge"]
-
-
-def P(path):
-    """An absolute path inside the (possibly fake) root."""
-    if ROOT in ("", "/"):
-        return path
-    return os.path.join(ROOT, path.lstrip("/"))
-
-
 STATE_FILE = P("/var/lib/snapd/state.kaapana-lab-standin.json")
-
-
-def now():
-    fixed = os.environ.get("KAAPANA_LAB_STANDIN_NOW")
-    return float(fixed) if fixed else time.time()
 
 
 class SnapError(Exception):
@@ -159,39 +146,7 @@ CATALOG = {
 }
 
 
-# ---- Go text/tabwriter and doc.ToText, as snap's output relies on them ------------------------
-def tabwrite(lines, minwidth, padding):
-    """Lines with tab-separated cells, aligned as Go's text/tabwriter (padchar ' ', flags 0) does:
-    a cell is a column cell only when a tab terminates it; a column block is a run of adjacent
-    lines that have a cell in that column."""
-    rows = [line.split("\t") for line in lines]
-    widths = [[None] * len(row) for row in rows]
-
-    def block(start, end, col):
-        i = start
-        while i < end:
-            if col < len(rows[i]) - 1:
-                j, width = i, minwidth
-                while j < end and col < len(rows[j]) - 1:
-                    width = max(width, len(rows[j][col]) + padding)
-                    j += 1
-                for k in range(i, j):
-                    widths[k][col] = width
-                block(i, j, col + 1)
-                i = j
-            else:
-                i += 1
-
-    block(0, len(rows), 0)
-    out = []
-    for row, row_widths in zip(rows, widths):
-        text = ""
-        for cell, width in zip(row, row_widths):
-            text += cell if width is None else cell + " " * (width - len(cell))
-        out.append(text)
-    return out
-
-
+# ---- Go doc.ToText (tables: common.tabwrite), as snap's output relies on them ------------------------
 def _wrap_words(words, width):
     """go/doc/comment's wrap(): least total weight, where a line weighs the square of its unused
     width plus 64 unless it ends in punctuation; overlong lines are minimised first."""
@@ -479,15 +434,11 @@ def microk8s_standin():
     return "/usr/lib/kaapana-lab/standins/microk8s"
 
 
-def helm_binary():
-    return os.environ.get("KAAPANA_LAB_STANDIN_HELM") or P("/opt/kaapana-lab/bin/helm")
-
-
 def app_target(name, app):
     if name == "microk8s":
         return microk8s_standin()
     if name == "helm":
-        return helm_binary()
+        return helm_bin()
     return None
 
 
@@ -539,7 +490,7 @@ def lay_out(name, info, previous_revision=None):
             _symlink(target, P("/snap/bin/" + command))
     if name == "helm":
         os.makedirs(os.path.join(snap_dir, "bin"), exist_ok=True)
-        _symlink(helm_binary(), os.path.join(snap_dir, "bin", "helm"))
+        _symlink(helm_bin(), os.path.join(snap_dir, "bin", "helm"))
 
 
 def remove_layout(name, state):
@@ -1605,9 +1556,5 @@ def main(argv):
 
 def run():
     """Entry point of the `snap` executable."""
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+    run_main(main, sys.argv[1:])
 

@@ -22,8 +22,7 @@ import time
 import pytest
 import yaml
 
-from lab.standins import microk8s as microk8s_standin
-from lab.standins import snap as snap_standin
+from lab.standins import common
 from lab.standins import nvidia_smi as smi
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -166,17 +165,36 @@ def test_tabwriter_matches_go_text_tabwriter():
     rows = ["Name\tVersion\tRev\tTracking\tPublisher\tNotes",
             "core20\t20250526\t2582\tlatest/stable\tcanonical**\tbase",
             "microk8s\tv1.33.5\t8205\t1.33/stable\tcanonical**\tclassic,held"]
-    assert "\n".join(snap_standin.tabwrite(rows, 5, 2)) == GO_SNAP_LIST
+    assert "\n".join(common.tabwrite(rows, 5, 2)) == GO_SNAP_LIST
     rows = ["REF\tTYPE\tDIGEST\tSIZE\tPLATFORMS\tLABELS\t",
             "docker.io/library/busybox:1.36\tapplication/vnd.docker.distribution.manifest.v2+json\tsha256:abc\t46"
             ".0 B\tlinux/amd64\tio.cri-containerd.image=managed\t",
             "k8s.gcr.io/pause:3.10\tapplication/vnd.oci.image.index.v1+json\tsha256:abcdef\t300.5 KiB\tlinux/amd64,linux/arm64\t-\t"]
-    assert "\n".join(microk8s_standin.tabwrite(rows, 1, 1)) == GO_CTR_LS
+    assert "\n".join(common.tabwrite(rows, 1, 1)) == GO_CTR_LS
     rows = ["name:\tmicrok8s", "publisher:\tCanonical**", "description: |", "  text",
             "  microk8s.daemon-x:\tsimple, enabled, active", "  microk8s.daemon-longer:\tnotify, enabled, active",
             "channels:", "  1.33/stable:\tv1.33.5\t2025-01-01\t(8205)\t176MB\tclassic",
             "installed:\tv1.33.5\t\t(8205)\t176MB\tclassic"]
-    assert "\n".join(snap_standin.tabwrite(rows, 2, 1)) == GO_INFO
+    assert "\n".join(common.tabwrite(rows, 2, 1)) == GO_INFO
+
+
+def test_common_node_env_falls_back_to_pid_1_and_reads_lab_env(tmp_path, monkeypatch):
+    """sudo/SSH drop the lab's variables: the container's own (PID 1) environment answers then."""
+    (tmp_path / "proc" / "1").mkdir(parents=True)
+    (tmp_path / "proc" / "1" / "environ").write_bytes(b"KAAPANA_LAB_GPU_COUNT=2\0KAAPANA_LAB_PRIMARY=true\0")
+    (tmp_path / "etc" / "kaapana-lab").mkdir(parents=True)
+    (tmp_path / "etc" / "kaapana-lab" / "lab.env").write_text(
+        "# lab\nLAB_API_SERVER=\"https://10.89.0.1:6443\"\nLAB_REGISTRY = '10.89.0.1:5000'\nnot a pair\n")
+    monkeypatch.setattr(common, "ROOT", str(tmp_path))
+    monkeypatch.delenv("KAAPANA_LAB_GPU_COUNT", raising=False)
+    monkeypatch.setenv("KAAPANA_LAB_PRIMARY", "false")
+    assert common.node_env("KAAPANA_LAB_GPU_COUNT") == "2"
+    assert common.node_env("KAAPANA_LAB_PRIMARY") == "false"
+    assert common.node_env("KAAPANA_LAB_MISSING", "x") == "x"
+    assert common.lab_env() == {"LAB_API_SERVER": "https://10.89.0.1:6443", "LAB_REGISTRY": "10.89.0.1:5000"}
+    assert common.P("/etc/kaapana-lab/lab.env") == str(tmp_path / "etc" / "kaapana-lab" / "lab.env")
+    monkeypatch.setattr(common, "ROOT", "/")
+    assert common.P("/etc/x") == "/etc/x"
 
 
 def test_executables_work_through_symlinks(tmp_path):
