@@ -12,6 +12,8 @@ from lab.config import ROOT
 HERE = os.path.join(ROOT, "lab")
 IMAGE_DIR = os.path.join(HERE, "node-image")
 STANDINS_DIR = os.path.join(HERE, "standins")
+# The stand-ins' thin executables (the code is the package lab/standins, copied whole).
+STANDIN_EXECUTABLES = ("microk8s", "nvidia-smi", "snap")
 ANCHOR = "kaapana-lab-anchor"
 
 
@@ -93,14 +95,17 @@ def image_tag(cfg):
 
 
 def _image_containerfile(base, deb):
+    executables = " ".join("/usr/lib/kaapana-lab/standins/" + name for name in STANDIN_EXECUTABLES)
     return "\n".join([
         "FROM " + base,
         "COPY standins /usr/lib/kaapana-lab/standins",
         "COPY init.sh /usr/lib/kaapana-lab/init.sh",
         "COPY sshd-lab.conf /etc/ssh/sshd_config.d/kaapana-lab.conf",
         "COPY %s /tmp/%s" % (deb, deb),
-        "RUN chmod 0755 /usr/lib/kaapana-lab/init.sh /usr/lib/kaapana-lab/standins/* "
-        "&& dpkg -i /tmp/%s && rm /tmp/%s" % (deb, deb),
+        # Byte code compiled at build time: the stand-ins never write __pycache__ into a running node.
+        "RUN chmod 0755 /usr/lib/kaapana-lab/init.sh %s "
+        "&& python3 -m compileall -q /usr/lib/kaapana-lab/standins "
+        "&& dpkg -i /tmp/%s && rm /tmp/%s" % (executables, deb, deb),
         'CMD ["/usr/lib/kaapana-lab/init.sh"]',
         "",
     ])
@@ -143,13 +148,13 @@ def build_base(cfg, env, log=print):
 
 
 def _standin_deb(workdir):
-    """A Debian package named snapd that carries the snap stand-in, so package tasks that ask
-    for snapd find it installed and never pull the real one into a container that can't run it."""
+    """A Debian package named snapd that carries the snap stand-in (/usr/bin/snap), so package tasks
+    that ask for snapd find it installed and never pull the real one into a container that can't run it."""
     pkg = os.path.join(workdir, "snapd-standin")
     os.makedirs(os.path.join(pkg, "DEBIAN"))
     os.makedirs(os.path.join(pkg, "usr/bin"))
-    shutil.copy(os.path.join(STANDINS_DIR, "snap"), os.path.join(pkg, "usr/bin/snap"))
-    os.chmod(os.path.join(pkg, "usr/bin/snap"), 0o755)
+    # A link to the thin executable, which imports the stand-in package from /usr/lib/kaapana-lab.
+    os.symlink("/usr/lib/kaapana-lab/standins/snap", os.path.join(pkg, "usr/bin/snap"))
     with open(os.path.join(pkg, "DEBIAN/control"), "w") as handle:
         handle.write("Package: snapd\nVersion: 0+kaapana.lab.standin\nArchitecture: all\n"
                      "Maintainer: kaapana.platform lab <lab@localhost>\nDepends: python3, python-is-python3\n"

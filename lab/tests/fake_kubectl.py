@@ -1,6 +1,6 @@
 """A tiny in-file "API server" that answers the kubectl command lines the microk8s stand-in uses.
 
-Only for unit tests of lab/standins/microk8s without a lab: objects live in the JSON file
+Only for unit tests of lab/standins/microk8s.py without a lab: objects live in the JSON file
 named by FAKE_KUBE_STORE; every call is logged to FAKE_KUBE_STORE + ".log". Not a general kubectl.
 """
 import fcntl

@@ -22,6 +22,9 @@ import time
 import pytest
 import yaml
 
+from lab.standins import common
+from lab.standins import nvidia_smi as smi
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 STANDINS = os.path.join(ROOT, "lab", "standins")
@@ -159,22 +162,53 @@ GO_INFO = (
 
 
 def test_tabwriter_matches_go_text_tabwriter():
-    snap = load(SNAP, "snap_standin")
-    micro = load(MICROK8S, "microk8s_standin")
     rows = ["Name\tVersion\tRev\tTracking\tPublisher\tNotes",
             "core20\t20250526\t2582\tlatest/stable\tcanonical**\tbase",
             "microk8s\tv1.33.5\t8205\t1.33/stable\tcanonical**\tclassic,held"]
-    assert "\n".join(snap.tabwrite(rows, 5, 2)) == GO_SNAP_LIST
+    assert "\n".join(common.tabwrite(rows, 5, 2)) == GO_SNAP_LIST
     rows = ["REF\tTYPE\tDIGEST\tSIZE\tPLATFORMS\tLABELS\t",
             "docker.io/library/busybox:1.36\tapplication/vnd.docker.distribution.manifest.v2+json\tsha256:abc\t46"
             ".0 B\tlinux/amd64\tio.cri-containerd.image=managed\t",
             "k8s.gcr.io/pause:3.10\tapplication/vnd.oci.image.index.v1+json\tsha256:abcdef\t300.5 KiB\tlinux/amd64,linux/arm64\t-\t"]
-    assert "\n".join(micro.tabwrite(rows, 1, 1)) == GO_CTR_LS
+    assert "\n".join(common.tabwrite(rows, 1, 1)) == GO_CTR_LS
     rows = ["name:\tmicrok8s", "publisher:\tCanonical**", "description: |", "  text",
             "  microk8s.daemon-x:\tsimple, enabled, active", "  microk8s.daemon-longer:\tnotify, enabled, active",
             "channels:", "  1.33/stable:\tv1.33.5\t2025-01-01\t(8205)\t176MB\tclassic",
             "installed:\tv1.33.5\t\t(8205)\t176MB\tclassic"]
-    assert "\n".join(snap.tabwrite(rows, 2, 1)) == GO_INFO
+    assert "\n".join(common.tabwrite(rows, 2, 1)) == GO_INFO
+
+
+def test_common_node_env_falls_back_to_pid_1_and_reads_lab_env(tmp_path, monkeypatch):
+    """sudo/SSH drop the lab's variables: the container's own (PID 1) environment answers then."""
+    (tmp_path / "proc" / "1").mkdir(parents=True)
+    (tmp_path / "proc" / "1" / "environ").write_bytes(b"KAAPANA_LAB_GPU_COUNT=2\0KAAPANA_LAB_PRIMARY=true\0")
+    (tmp_path / "etc" / "kaapana-lab").mkdir(parents=True)
+    (tmp_path / "etc" / "kaapana-lab" / "lab.env").write_text(
+        "# lab\nLAB_API_SERVER=\"https://10.89.0.1:6443\"\nLAB_REGISTRY = '10.89.0.1:5000'\nnot a pair\n")
+    monkeypatch.setattr(common, "ROOT", str(tmp_path))
+    monkeypatch.delenv("KAAPANA_LAB_GPU_COUNT", raising=False)
+    monkeypatch.setenv("KAAPANA_LAB_PRIMARY", "false")
+    assert common.node_env("KAAPANA_LAB_GPU_COUNT") == "2"
+    assert common.node_env("KAAPANA_LAB_PRIMARY") == "false"
+    assert common.node_env("KAAPANA_LAB_MISSING", "x") == "x"
+    assert common.lab_env() == {"LAB_API_SERVER": "https://10.89.0.1:6443", "LAB_REGISTRY": "10.89.0.1:5000"}
+    assert common.P("/etc/kaapana-lab/lab.env") == str(tmp_path / "etc" / "kaapana-lab" / "lab.env")
+    monkeypatch.setattr(common, "ROOT", "/")
+    assert common.P("/etc/x") == "/etc/x"
+
+
+def test_executables_work_through_symlinks(tmp_path):
+    """The image links /usr/bin/snap and /usr/bin/nvidia-smi to the thin executables, and snap's
+    aliases link to microk8s: each finds its package through its real location."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, target in (("snap", SNAP), ("nvidia-smi", NVIDIA_SMI), ("microk8s.version", MICROK8S)):
+        (bin_dir / name).symlink_to(target)
+    env = clean_env(KAAPANA_LAB_STANDIN_ROOT=str(tmp_path), KAAPANA_LAB_GPU_COUNT="1")
+    assert run(str(bin_dir / "snap"), "version", env=env).stdout.split("\n")[0].split() == ["snap", "0+kaapana.lab.standin"]
+    assert run(str(bin_dir / "nvidia-smi"), "-L", env=env).stdout.startswith("GPU 0: ")
+    proc = run(str(bin_dir / "microk8s.version"), env=env)
+    assert proc.returncode == 0 and proc.stdout.startswith("MicroK8s v1.33"), proc.stdout + proc.stderr
 
 
 # ---- nvidia-smi ----------------------------------------------------------------------------------------
@@ -187,7 +221,6 @@ def smi_env(tmp_path, **extra):
 
 
 def test_nvidia_smi_rows_match_real_captures():
-    smi = load(NVIDIA_SMI, "nvidia_smi_standin")
     # nvidia-smi 580.x captures (Tesla T4 on AWS; RTX 5090 laptop name truncation; Quadro with a fan)
     assert smi.gpu_rows(0, "Tesla T4", "On", "00000000:00:1E.0", "Off", "0", "N/A", 30, "P8", 9, 70, 0, 15360, 0,
                         "Default", "N/A") == [

@@ -1,0 +1,5 @@
+"""kaapana lab STAND-INS for snap, MicroK8s and nvidia-smi (not the real tools): see README.md.
+
+The executables `snap`, `microk8s` and `nvidia-smi` next to this file import the package as
+`standins` from its parent folder (lab/ here, /usr/lib/kaapana-lab in the node image);
+provisioner.py runs on the lab host and imports nothing from it."""
