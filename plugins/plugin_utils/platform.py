@@ -481,23 +481,23 @@ def platform_chart_reference(ref):
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", text)
     if scheme and scheme.group(1) != "oci":
         raise PlatformError("kaapana_chart_ref %r: the scheme %s:// is not supported; use "
-                    "[oci://]<registry>/<path>/<chart>:<version>, such as %s"
-                    % (text, scheme.group(1), CHART_REF_EXAMPLE))
+                            "[oci://]<registry>/<path>/<chart>:<version>, such as %s"
+                            % (text, scheme.group(1), CHART_REF_EXAMPLE))
     bare = text[len("oci://"):] if text.startswith("oci://") else text
     form = "use [oci://]<registry>/<path>/<chart>:<version>, such as %s" % CHART_REF_EXAMPLE
     if not bare or ":" not in bare:
         raise PlatformError("kaapana_chart_ref must be in the form <registry>/<path>/<chart>:<version>, got %r; %s"
-                    % (text, form))
+                            % (text, form))
     registry_and_chart, version = bare.rsplit(":", 1)
     if not version or "/" in version:
         raise PlatformError("kaapana_chart_ref %r is missing the version after the last ':'; %s" % (text, form))
     if "/" not in registry_and_chart:
         raise PlatformError("kaapana_chart_ref %r must include a chart name (last segment after '/'); %s"
-                    % (text, form))
+                            % (text, form))
     registry_url, name = registry_and_chart.rsplit("/", 1)
     if not name or not registry_url:
         raise PlatformError("kaapana_chart_ref %r: unable to determine the registry URL and chart name; %s"
-                    % (text, form))
+                            % (text, form))
     return {"registry_url": registry_url, "name": name, "version": version,
             "chart_ref": "oci://%s/%s" % (registry_url, name)}
 
