@@ -10,6 +10,7 @@ import json
 import os
 import sys
 
+from ansible._internal._datatag._tags import TrustedAsTemplate
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
@@ -43,14 +44,8 @@ def render(vars_file, case):
     for name in ("values", "layout", "domain", "storage_classes", "volume_slow_data", "main_node_name",
                  "memory_total_mb", "host_ip", "instance_name", "own_namespaces", "undeploy_namespaces",
                  "pod_namespaces", "gate_namespaces"):
-        out[name] = templar.template(loader.load("{{ _kaapana_platform_%s }}" % name, trusted_as_template=True)
-                                     if False else _trusted("{{ _kaapana_platform_%s }}" % name))
+        out[name] = templar.template(TrustedAsTemplate().tag("{{ _kaapana_platform_%s }}" % name))
     return json.loads(json.dumps(out, default=str))
-
-
-def _trusted(text):
-    from ansible._internal._datatag._tags import TrustedAsTemplate
-    return TrustedAsTemplate().tag(text)
 
 
 def main():
