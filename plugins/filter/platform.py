@@ -15,7 +15,6 @@ import functools
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kaapana.platform.plugins.plugin_utils import platform
-from ansible_collections.kaapana.platform.plugins.plugin_utils.platform import SECRET_KEYS  # noqa: F401 (tests)
 
 
 def _filter(function):

@@ -52,10 +52,13 @@ options:
 attributes:
   check_mode:
     support: full
+    description: It only computes; check mode runs it unchanged.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to diff.
   action:
     support: full
+    description: An action plugin does the work on the controller.
 """
 
 EXAMPLES = r"""

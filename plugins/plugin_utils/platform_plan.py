@@ -285,9 +285,10 @@ def platform_plan(variables, main_host, cluster=None, chart=None):
     has no chart values (the checks and the undeploy need only the rest).
 
     Returns {domain, domain_check (platform.platform_domain_check), domain_is_ip, instance_name, host_ip,
-    main_node_name, memory_total_mb, home_dir, gpu_support, layout, storage_classes (None when errors), longhorn, volume_slow_data, errors, chart_values (with a cluster reading:
-    platform_values deep-merged with kaapana_platform_extra_values)}. A bad storage provider or class is reported in
-    errors so that the role's checks can name it in order; the chart values raise platform.PlatformError."""
+    main_node_name, memory_total_mb, home_dir, gpu_support, layout, storage_classes (None when errors), longhorn,
+    volume_slow_data, errors, chart_values (with a cluster reading: platform_values deep-merged with
+    kaapana_platform_extra_values)}. A bad storage provider or class is reported in errors so that the role's
+    checks can name it in order; the chart values raise platform.PlatformError."""
     v = _variables(variables)
     store = storage(v)
     plan = main_node(v, main_host)
