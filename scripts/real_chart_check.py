@@ -17,8 +17,8 @@ is assembled at run time the way Kaapana's build (build-scripts/build_helper/hel
 
 The values are those of the platform role for a representative inventory: roles/platform/defaults/main.yml plus
 registry URL and credentials, domain kaapana.example.org, main node kaapana-main with 16000 MiB, hostpath storage,
-dev mode (--vars FILE overrides kaapana_* variables or the main node's facts under `facts:`), combined exactly as
-roles/platform/vars/main.yml does with the filters of plugins/filter/platform.py and storage.py.
+dev mode (--vars FILE overrides kaapana_* variables or the main node's facts under `facts:`), computed by the
+function the role's kaapana.platform.platform_plan action calls (plugins/plugin_utils/platform_plan.py).
 
 Checks: `helm lint` and `helm template` with the values in a file (mode 0600, never on the command line), the
 rendered manifests (empty image tags, env values that are not strings), a key-usage report (each of our keys is
@@ -35,7 +35,6 @@ rendered manifests are broken; 2 on usage or assembly errors."""
 import argparse
 import datetime
 import glob
-import importlib.util
 import json
 import os
 import re
@@ -84,13 +83,22 @@ class CheckError(Exception):
     """A usage or assembly problem (exit 2)."""
 
 
-# -- the collection's filters ------------------------------------------------------------------------------------
-def load_filter(name):
-    path = os.path.join(ROOT, "plugins", "filter", "%s.py" % name)
-    spec = importlib.util.spec_from_file_location("kaapana_filter_%s" % name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# -- the collection's platform plan ------------------------------------------------------------------------------
+def load_plugin_utils():
+    """plugin_utils' platform, platform_plan and storage_provider modules of this checkout. They import each other as
+    ansible_collections.kaapana.platform...: when this checkout is not on such a path (a git clone), a temporary
+    folder with ansible_collections/kaapana/platform linking here is put on sys.path."""
+    parts = ROOT.split(os.sep)
+    if parts[-3:-1] == ["ansible_collections", "kaapana"] and parts[-1] == "platform":
+        base = os.sep.join(parts[:-3])
+    else:
+        base = tempfile.mkdtemp(prefix="kaapana-collection-")
+        os.makedirs(os.path.join(base, "ansible_collections", "kaapana"))
+        os.symlink(ROOT, os.path.join(base, "ansible_collections", "kaapana", "platform"))
+    if base not in sys.path:
+        sys.path.insert(0, base)
+    from ansible_collections.kaapana.platform.plugins.plugin_utils import platform, platform_plan
+    return platform, platform_plan
 
 
 def deep_merge(base, extra):
@@ -104,119 +112,51 @@ def deep_merge(base, extra):
     return result
 
 
-def _blank(value):
-    """Jinja's `default('', true)`: None and empty values become ''."""
-    return "" if value is None or value == "" or value is False else value
-
-
-def role_settings(variables, facts, platform, storage, generated=None):
-    """The settings dict of roles/platform/vars/main.yml (_kaapana_platform_settings), line for line, for a
-    single main node whose facts are given (no gpu role run, no Longhorn nodes, no stored secret)."""
-    v = variables
-    generated = generated or {}
-    domain = str(_blank(v.get("kaapana_domain"))).strip() or facts.get("fqdn", "")
-    domain = re.sub(r"\.$", "", domain)
-    chart_ref = _blank(v.get("kaapana_chart_ref"))
-    if chart_ref:
-        chart = platform.platform_chart_reference(chart_ref)
-    else:
-        chart = {"name": v["kaapana_platform_name"], "registry_url": v["kaapana_registry_url"]}
-    gpu = v.get("kaapana_gpu_support")
-    gpu_support = False if str(gpu).lower() == "auto" else platform._bool(gpu, "kaapana_gpu_support")
-    main_node_name = _blank(v.get("kaapana_main_node_name")) or str(facts.get("hostname", "")).lower()
-    memory_total = v.get("kaapana_memory_total_mb")
-    if memory_total is None:
-        memory_total = facts.get("memtotal_mb", 0)
-    host_ip = _blank(v.get("kaapana_host_ip")) or facts.get("default_ipv4", {}).get("address", "")
-    classes = storage.storage_classes(v["kaapana_storage_provider"], {
-        "fast": v.get("kaapana_storage_class_fast"), "slow": v.get("kaapana_storage_class_slow"),
-        "workflow": v.get("kaapana_storage_class_workflow")})
-    longhorn = classes["provisioner"] == "driver.longhorn.io"
-    volume_slow_data = str(_blank(v.get("kaapana_volume_slow_data"))).strip() or ("" if longhorn else "10Gi")
-    replica_count = v.get("kaapana_replica_count")
-    if replica_count is None:
-        replica_count = 2 if longhorn else 1  # Longhorn: longhorn_replica_count of the nodes; assume two
-    oidc = str(_blank(v.get("kaapana_oidc_client_secret"))) or generated.get("oidc_client_secret") or \
-        "".join(secrets.choice(string.ascii_letters + string.digits) for dummy in range(32))
-    timestamp = generated.get("deployment_timestamp") or \
-        datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    return {
-        "platform_name": chart["name"],
-        "registry_url": chart["registry_url"],
-        "registry_username": _blank(v.get("kaapana_registry_username")),
-        "registry_password": _blank(v.get("kaapana_registry_password")),
-        "chart_path": _blank(v.get("kaapana_chart_path")),
-        "offline_mode": platform._bool(v["kaapana_offline_mode"], "kaapana_offline_mode"),
-        "dev_mode": platform._bool(v["kaapana_dev_mode"], "kaapana_dev_mode"),
-        "gpu_support": gpu_support,
-        "prefetch_extensions": platform._bool(v["kaapana_prefetch_extensions"], "kaapana_prefetch_extensions"),
-        "instance_uid": _blank(v.get("kaapana_instance_uid")),
-        "services_namespace": v["kaapana_services_namespace"],
-        "admin_namespace": v["kaapana_admin_namespace"],
-        "extensions_namespace": v["kaapana_extensions_namespace"],
-        "helm_namespace": v["kaapana_helm_namespace"],
-        "fast_data_dir": v["kaapana_fast_data_dir"],
-        "slow_data_dir": v["kaapana_slow_data_dir"],
-        "include_reverse_proxy": platform._bool(v["kaapana_include_reverse_proxy"], "kaapana_include_reverse_proxy"),
-        "oidc_client_secret": oidc,
-        "home_dir": _blank(v.get("kaapana_home_dir")) or facts.get("user_dir", ""),
-        "domain": domain,
-        "instance_name": str(_blank(v.get("kaapana_instance_name"))).strip() or domain,
-        "http_port": v["kaapana_http_port"],
-        "https_port": v["kaapana_https_port"],
-        "dicom_port": v["kaapana_dicom_port"],
-        "host_ip": host_ip,
-        "kubernetes_endpoint_ip": facts.get("kubernetes_endpoint_ip", host_ip),
-        "http_proxy": _blank(v.get("kaapana_http_proxy")),
-        "https_proxy": _blank(v.get("kaapana_https_proxy")),
-        "deployment_timestamp": timestamp,
-        "mount_points_to_monitor": _blank(v.get("kaapana_mount_points_to_monitor")),
-        "memory_total_mb": memory_total,
-        "memory_allocatable_percent": v["kaapana_memory_allocatable_percent"],
-        "pacs_percent": v["kaapana_pacs_memory_percent"],
-        "airflow_percent": v["kaapana_airflow_memory_percent"],
-        "opensearch_percent": v["kaapana_opensearch_memory_percent"],
-        "minio_username": v["kaapana_credentials_minio_username"],
-        "minio_password": v["kaapana_credentials_minio_password"],
-        "grafana_username": v["kaapana_grafana_username"],
-        "grafana_password": v["kaapana_grafana_password"],
-        "keycloak_admin_username": v["kaapana_keycloak_admin_username"],
-        "keycloak_admin_password": v["kaapana_keycloak_admin_password"],
-        "smtp_host": _blank(v.get("kaapana_smtp_host")),
-        "smtp_port": v["kaapana_smtp_port"],
-        "smtp_username": _blank(v.get("kaapana_smtp_username")),
-        "smtp_password": _blank(v.get("kaapana_smtp_password")),
-        "email_address_sender": _blank(v.get("kaapana_email_address_sender")),
-        "storage_class_fast": classes["fast"],
-        "storage_class_slow": classes["slow"],
-        "storage_class_workflow": classes["workflow"],
-        "main_node_name": main_node_name,
-        "volume_slow_data": volume_slow_data,
-        "replica_count": replica_count,
-        "storage_node": v["kaapana_storage_node"],
-        "set_replica_count": platform._bool(v["kaapana_platform_set_replica_count"],
-                                            "kaapana_platform_set_replica_count"),
-    }
-
-
 def compute_values(overrides=None, facts=None, generated=None):
-    """(values, settings) as the platform role computes them for the representative inventory."""
-    platform, storage = load_filter("platform"), load_filter("storage")
+    """(values, plan): the chart values and the platform plan (plugin_utils/platform_plan.py, which the platform
+    role's kaapana.platform.platform_plan action calls) for the representative inventory, a single main node whose
+    facts are given, no gpu role run and no stored secret. The cluster is not read: its kubernetes endpoint is the
+    host address (or facts' kubernetes_endpoint_ip), a Longhorn cluster is assumed to have two schedulable nodes,
+    and the generated secrets are made here."""
+    platform, platform_plan = load_plugin_utils()
     with open(os.path.join(ROOT, "roles", "platform", "defaults", "main.yml")) as handle:
         variables = yaml.safe_load(handle)
     variables.update(INVENTORY)
     variables.update(overrides or {})
     node = dict(FACTS)
     node.update(facts or {})
-    check = platform.platform_domain_check(_blank(variables.get("kaapana_domain")) or node.get("fqdn", ""))
+    main_host = {"ansible_facts": node}
+    plan = platform_plan.platform_plan(variables, main_host)
+    check = platform.platform_domain_check(plan["domain"])
     if not check["valid"]:
         raise CheckError(check["error"])
-    uid_error = platform.platform_instance_uid_check(_blank(variables.get("kaapana_instance_uid")))
+    uid_error = platform.platform_instance_uid_check(variables.get("kaapana_instance_uid") or "")
     if uid_error:
         raise CheckError(uid_error)
-    settings = role_settings(variables, node, platform, storage, generated)
-    values = deep_merge(platform.platform_values(settings), variables.get("kaapana_platform_extra_values") or {})
-    return values, settings
+    if plan["errors"]:
+        raise CheckError(" ".join(plan["errors"]))
+    if variables.get("kaapana_chart_ref"):
+        chart = platform.platform_chart_reference(variables["kaapana_chart_ref"])
+    else:
+        chart = {"name": variables["kaapana_platform_name"], "registry_url": variables["kaapana_registry_url"]}
+    replica_count = variables.get("kaapana_replica_count")
+    if replica_count is None:
+        replica_count = 2 if plan["longhorn"] else 1
+    generated = generated or {}
+    cluster = {
+        "endpoint_ip": node.get("kubernetes_endpoint_ip", plan["host_ip"]),
+        "replica_count": replica_count,
+        "generated": {
+            "oidc_client_secret": str(variables.get("kaapana_oidc_client_secret") or "")
+            or generated.get("oidc_client_secret")
+            or "".join(secrets.choice(string.ascii_letters + string.digits) for dummy in range(32)),
+            "deployment_timestamp": generated.get("deployment_timestamp")
+            or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        },
+    }
+    plan = platform_plan.platform_plan(variables, main_host, cluster, chart)
+    plan["chart"] = chart
+    return plan["chart_values"], plan
 
 
 # -- files --------------------------------------------------------------------------------------------------------
@@ -234,7 +174,7 @@ def write_values(path, values):
 def secret_strings(values, platform=None):
     """The credentials of the values to be masked in anything printed: every non-empty one except Kaapana's
     published defaults (admin, kaapana, Kaapana2020 ...), which are no secret and would mask ordinary words."""
-    platform = platform or load_filter("platform")
+    platform = platform or load_plugin_utils()[0]
     published = set(str(v) for v in platform.SETTINGS.values() if isinstance(v, str)) | {"kaapana", "Kaapana2020!"}
     found = []
 
@@ -765,11 +705,11 @@ def _main(args):
     if args.vars:
         overrides = _load_yaml(args.vars) or {}
         facts = overrides.pop("facts", {}) or {}
-    values, settings = compute_values(overrides, facts)
+    values, plan = compute_values(overrides, facts)
     hidden = secret_strings(values)
     helm = Helm(find_helm(args.helm), hidden)
-    namespace = args.namespace or settings["helm_namespace"]
-    release = settings["platform_name"]
+    namespace = args.namespace or plan["layout"]["helm_namespace"]
+    release = plan["chart"]["name"]
     failures, notes = [], []
 
     workdir = tempfile.mkdtemp(prefix="kaapana-real-chart-")

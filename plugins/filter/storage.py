@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: contributors to kaapana.platform
-"""Filters for Kaapana's storage: the storage-class mapping of kaapanactl.sh's
-setup_storage_provider, Kubernetes quantity validation, Longhorn's replica-count rule and
-Kaapana's Longhorn disk tagging, plus the chart-reference and file-system-id helpers the
-longhorn role needs. Pure functions; the FilterModule only maps names.
+"""Filters for Kaapana's storage: the storage classes and the Longhorn test of a storage provider (adapters of
+plugin_utils/storage_provider.py, where the provider's spellings are decided), Kubernetes quantity validation,
+Longhorn's replica-count rule and Kaapana's Longhorn disk tagging, plus the chart-reference and file-system-id
+helpers the longhorn role needs. Pure functions; the FilterModule only maps names.
 Documentation: one <filter>.yml file per filter next to this file."""
 
 from __future__ import absolute_import, division, print_function
@@ -18,37 +18,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six import string_types
 
-from ansible_collections.kaapana.platform.plugins.plugin_utils import input_checks
-
-HOSTPATH = "microk8s.io/hostpath"
-LONGHORN = "driver.longhorn.io"
-
-# kaapanactl.sh setup_storage_provider: the accepted spellings of STORAGE_PROVIDER.
-PROVIDER_ALIASES = {
-    "hostpath": HOSTPATH,
-    "microk8s": HOSTPATH,
-    HOSTPATH: HOSTPATH,
-    "longhorn": LONGHORN,
-    LONGHORN: LONGHORN,
-}
-ACCEPTED_PROVIDERS = "hostpath, microk8s, microk8s.io/hostpath, longhorn, driver.longhorn.io"
-
-# The reference's table (kaapanactl.sh / deploy_platform_template.sh).
-STORAGE_CLASSES = {
-    HOSTPATH: {
-        "slow": "kaapana-hostpath-slow-data-dir",
-        "fast": "kaapana-hostpath-fast-data-dir",
-        "workflow": "kaapana-hostpath-fast-data-dir",
-    },
-    LONGHORN: {
-        "slow": "kaapana-longhorn-slow-data",
-        "fast": "kaapana-longhorn-fast-db",
-        "workflow": "kaapana-longhorn-fast-workflow",
-    },
-}
-CLASS_KINDS = ("slow", "fast", "workflow")
-# A StorageClass name is a DNS-1123 subdomain.
-DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+from ansible_collections.kaapana.platform.plugins.plugin_utils import input_checks, storage_provider
 
 # Kubernetes resource.Quantity: <signedNumber><suffix>, suffix = binarySI | decimalSI | decimalExponent.
 QUANTITY_RE = re.compile(
@@ -75,41 +45,17 @@ def _bad(var_name, value, expected):
     return AnsibleFilterError("%s: %r is not %s." % (var_name, value, expected))
 
 
-# -- storage classes ------------------------------------------------------------------------------
-def storage_provisioner(provider, var_name="kaapana_storage_provider"):
-    """Canonical provisioner name for any spelling kaapanactl.sh accepts."""
-    key = to_text(provider if provider is not None else "").strip().lower()
-    if key not in PROVIDER_ALIASES:
-        raise AnsibleFilterError(
-            "%s: unknown storage provider %r. Accepted values: %s (hostpath for single-node clusters, "
-            "longhorn for multi-node clusters)." % (var_name, provider, ACCEPTED_PROVIDERS))
-    return PROVIDER_ALIASES[key]
-
-
+# -- storage provider (plugin_utils/storage_provider.py) ----------------------------------------------------
 def storage_classes(provider, overrides=None, var_name="kaapana_storage_provider",
                     override_var="kaapana_storage_class_%s"):
-    """{slow, fast, workflow, provisioner} for a storage provider, as kaapanactl.sh sets
-    STORAGE_CLASS_SLOW/FAST/WORKFLOW; non-empty overrides replace single classes (mixed storage)."""
-    provisioner = storage_provisioner(provider, var_name)
-    result = dict(STORAGE_CLASSES[provisioner])
-    if overrides is None:
-        overrides = {}
-    if not isinstance(overrides, dict):
-        raise AnsibleFilterError("storage_classes: overrides must be a mapping with the keys slow, fast and workflow, "
-                                 "not %r" % (overrides,))
-    for kind, value in overrides.items():
-        if kind not in CLASS_KINDS:
-            raise AnsibleFilterError("storage_classes: unknown override %r; the storage class kinds are slow, fast "
-                                     "and workflow." % (kind,))
-        if value is None or to_text(value).strip() == "":
-            continue
-        name = to_text(value).strip()
-        if len(name) > 253 or not DNS_SUBDOMAIN_RE.match(name):
-            raise _bad(override_var % kind, value, "a StorageClass name (lower-case letters, digits, '-' and '.', "
-                                                   "starting and ending with a letter or digit)")
-        result[kind] = name
-    result["provisioner"] = provisioner
-    return result
+    try:
+        return storage_provider.storage_classes(provider, overrides, var_name, override_var)
+    except storage_provider.StorageProviderError as error:
+        raise AnsibleFilterError(str(error))
+
+
+def storage_provider_is_longhorn(provider):
+    return storage_provider.is_longhorn(provider)
 
 
 # -- quantities -------------------------------------------------------------------------------------
@@ -301,6 +247,7 @@ class FilterModule(object):
     def filters(self):
         return {
             "storage_classes": storage_classes,
+            "storage_provider_is_longhorn": storage_provider_is_longhorn,
             "k8s_quantity": k8s_quantity,
             "longhorn_replica_count": longhorn_replica_count,
             "longhorn_disk_patch": longhorn_disk_patch,

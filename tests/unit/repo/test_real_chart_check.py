@@ -30,8 +30,8 @@ def test_values_file_is_created_0600_even_over_a_wider_file(tmp_path):
 
 
 def test_representative_values_have_the_script_types():
-    values, settings = rcc.compute_values(generated={"oidc_client_secret": "0123456789",
-                                                     "deployment_timestamp": "2025-01-01T00:00:00+00:00"})
+    values, plan = rcc.compute_values(generated={"oidc_client_secret": "0123456789",
+                                                 "deployment_timestamp": "2025-01-01T00:00:00+00:00"})
     g = values["global"]
     assert g["hostname"] == g["instance_name"] == "kaapana.example.org"
     assert g["registry_url"] == "registry.example.org/kaapana"
@@ -48,14 +48,7 @@ def test_representative_values_have_the_script_types():
     assert g["oidc_client_secret"] == "0123456789"  # digits stay a string
     assert g["internalCidrs"] == ["10.152.183.0/24", "10.1.0.0/16", "192.0.2.10/32", "192.0.2.10/32"]
     assert values["squid-proxy"] == {"upstreamHttpProxy": "", "upstreamHttpsProxy": ""}
-    assert settings["helm_namespace"] == "default" and settings["platform_name"] == "kaapana-admin-chart"
-
-
-def test_settings_cover_every_key_the_role_passes():
-    with open(os.path.join(ROOT, "roles", "platform", "vars", "main.yml")) as handle:
-        role = yaml.safe_load(handle)["_kaapana_platform_settings"]
-    settings = rcc.compute_values()[1]
-    assert set(settings) == set(role)
+    assert plan["layout"]["helm_namespace"] == "default" and plan["chart"]["name"] == "kaapana-admin-chart"
 
 
 def test_overrides_and_facts_change_the_inventory():

@@ -20,6 +20,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kaapana.platform.plugins.filter import platform as f
+from ansible_collections.kaapana.platform.plugins.plugin_utils import platform as platform_utils
 
 # kaapanactl.sh 0.6.0 deploy_chart, verbatim (the comment lines after it are left out).
 HELM_INSTALL_LINE = r'''
@@ -454,10 +455,10 @@ def test_mask_secrets_masks_every_credential_and_keeps_the_rest():
     values = f.platform_values(settings_from(script_vars(**SCENARIOS["gpu-smtp-ports"][0])))
     masked = f.platform_mask_secrets(values)
     g, mg = values["global"], masked["global"]
-    for key in f.SECRET_KEYS:
+    for key in platform_utils.SECRET_KEYS:
         assert g[key] != "" and mg[key] == "********", key
     for key in g:
-        if key not in f.SECRET_KEYS:
+        if key not in platform_utils.SECRET_KEYS:
             assert mg[key] == g[key], key
     assert values["global"]["credentials_registry_password"] == "s3cr3t"  # the input is not changed
     dumped = repr(masked)
