@@ -18,6 +18,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six import string_types
 
+from ansible_collections.kaapana.platform.plugins.module_utils.chart_ref import chart_ref_scheme
 from ansible_collections.kaapana.platform.plugins.plugin_utils import input_checks, storage_provider
 
 # Kubernetes resource.Quantity: <signedNumber><suffix>, suffix = binarySI | decimalSI | decimalExponent.
@@ -222,11 +223,11 @@ def longhorn_chart_source(chart_ref, repo_url="", var_name="kaapana_longhorn_cha
     it from a repository added with `helm repo add`)."""
     ref = to_text(chart_ref if chart_ref is not None else "").strip()
     url = to_text(repo_url if repo_url is not None else "").strip()
-    if ref.startswith("oci://"):
+    if chart_ref_scheme(ref) == "oci":
         if not OCI_RE.match(ref):
             raise _bad(var_name, chart_ref, CHART_FORMS)
         return {"kind": "oci", "chart_ref": ref, "repo_url": ""}
-    if re.match(r"^https?://", ref):
+    if chart_ref_scheme(ref) in ("http", "https"):
         if not URL_RE.match(ref):
             raise _bad(var_name, chart_ref, CHART_FORMS)
         return {"kind": "url", "chart_ref": ref, "repo_url": ""}

@@ -19,6 +19,9 @@ import re
 
 from ansible.module_utils.six import string_types
 
+from ansible_collections.kaapana.platform.plugins.module_utils.k8s_names import is_dns1123_label
+from ansible_collections.kaapana.platform.plugins.module_utils.chart_ref import chart_ref_scheme
+
 # kaapanactl.sh (0.6.0) INTERNAL_CIDR: MicroK8s' service and pod networks come first (the defaults of
 # kaapana_service_cidr and kaapana_pod_cidr).
 SERVICE_CIDR = "10.152.183.0/24"
@@ -41,7 +44,6 @@ EXTRA_SECRET_WORD_RE = re.compile(r"(password|passwd|secret|token|credential|aut
 # scheme://userinfo@ (userinfo: up to the last '@' before the host, no '/', '?', '#' or white space)
 URL_USERINFO_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#\s@]*(?:@[^/?#\s@]*)*)@")
 
-DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$")
 CHART_REF_EXAMPLE = "oci://registry.example.org/kaapana/kaapana-admin-chart:0.6.0"
 # `<uid>-extensions` and the objects named after it stay well below Kubernetes' 63 characters.
@@ -387,7 +389,7 @@ def platform_instance_uid_check(uid, name="kaapana_instance_uid"):
     text = _str(uid)
     if text == "":
         return None
-    if not DNS_LABEL_RE.fullmatch(text) or len(text) > INSTANCE_UID_MAX:
+    if not is_dns1123_label(text, max_length=INSTANCE_UID_MAX):
         return ("%s %r must be empty or a short DNS label: at most %d lower-case letters, digits and '-', "
                 "starting and ending with a letter or digit (it prefixes the namespaces <uid>-services, "
                 "<uid>-extensions, <uid>-default and suffixes the data directories)" % (name, text, INSTANCE_UID_MAX))
@@ -478,11 +480,11 @@ def platform_chart_reference(ref):
     """kaapanactl.sh's parse_chart_reference: `[oci://]<registry>/<path>/<chart>:<version>` ->
     {registry_url, name, version, chart_ref (oci://...)}."""
     text = _str(ref).strip()
-    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", text)
-    if scheme and scheme.group(1) != "oci":
+    scheme = chart_ref_scheme(text)
+    if scheme and scheme != "oci":
         raise PlatformError("kaapana_chart_ref %r: the scheme %s:// is not supported; use "
                             "[oci://]<registry>/<path>/<chart>:<version>, such as %s"
-                            % (text, scheme.group(1), CHART_REF_EXAMPLE))
+                            % (text, scheme, CHART_REF_EXAMPLE))
     bare = text[len("oci://"):] if text.startswith("oci://") else text
     form = "use [oci://]<registry>/<path>/<chart>:<version>, such as %s" % CHART_REF_EXAMPLE
     if not bare or ":" not in bare:

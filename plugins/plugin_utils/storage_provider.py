@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
+from ansible_collections.kaapana.platform.plugins.module_utils.k8s_names import is_dns1123_subdomain
 
 HOSTPATH = "microk8s.io/hostpath"
 LONGHORN = "driver.longhorn.io"
@@ -41,7 +41,6 @@ STORAGE_CLASSES = {
 }
 CLASS_KINDS = ("slow", "fast", "workflow")
 # A StorageClass name is a DNS-1123 subdomain.
-DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 class StorageProviderError(ValueError):
@@ -86,7 +85,7 @@ def storage_classes(provider, overrides=None, var_name="kaapana_storage_provider
         if value is None or _text(value).strip() == "":
             continue
         name = _text(value).strip()
-        if len(name) > 253 or not DNS_SUBDOMAIN_RE.match(name):
+        if not is_dns1123_subdomain(name):
             raise StorageProviderError(
                 "%s: %r is not a StorageClass name (lower-case letters, digits, '-' and '.', starting and ending "
                 "with a letter or digit)." % (override_var % kind, value))
