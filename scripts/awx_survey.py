@@ -50,6 +50,20 @@ def _question(name, spec):
     return q
 
 
+def _dependency_options(role):
+    """The main options of the collection's roles this role depends on (kaapana.platform.common's shared variables):
+    Ansible checks them whenever the role runs, so its surveys ask for them too."""
+    with open(os.path.join(ROOT, "roles", role, "meta", "main.yml")) as handle:
+        deps = (yaml.safe_load(handle) or {}).get("dependencies") or []
+    options = {}
+    for dep in deps:
+        name = dep.get("role", dep.get("name")) if isinstance(dep, dict) else dep
+        path = os.path.join(ROOT, "roles", name.split(".")[-1], "meta", "argument_specs.yml")
+        with open(path) as handle:
+            options.update(yaml.safe_load(handle)["argument_specs"]["main"].get("options") or {})
+    return options
+
+
 def surveys():
     out = {}
     for role in sorted(os.listdir(os.path.join(ROOT, "roles"))):
@@ -58,11 +72,13 @@ def surveys():
             continue
         with open(path) as handle:
             specs = yaml.safe_load(handle)["argument_specs"]
+        shared = _dependency_options(role)
         for entry, spec in specs.items():
+            options = dict(shared, **(spec.get("options") or {}))
             out["%s.%s" % (role, entry)] = {
                 "name": "kaapana.platform.%s (%s)" % (role, entry),
                 "description": spec.get("short_description", ""),
-                "spec": [_question(n, o) for n, o in sorted((spec.get("options") or {}).items())],
+                "spec": [_question(n, o) for n, o in sorted(options.items())],
             }
     return out
 

@@ -1,8 +1,10 @@
 """Writes inventories/example/group_vars/all/*.yml from the roles' defaults/main.yml.
 
 The roles' defaults are the one source of truth for every variable and its comment; the example
-inventory shows them grouped by role, ready to edit. `--check` exits 1 when the files are stale
-(a unit test runs it)."""
+inventory shows them grouped by role, ready to edit. A variable several roles read has its one home in
+roles/common and so appears once, in 00-common.yml: were it in two files, the later file would silently
+override an admin's edit of the earlier one (a unit test checks that no variable appears twice).
+`--check` exits 1 when the files are stale (a unit test runs it)."""
 import os
 import sys
 
@@ -10,6 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "inventories", "example", "group_vars", "all")
 # Order of the steps site.yml runs, as in Kaapana's own documents.
 ROLES = [
+    ("00-common.yml", "common", "Settings several roles share: MicroK8s and Helm paths, networks, proxy, data, GPU"),
     ("10-microk8s.yml", "microk8s", "Node prerequisites: MicroK8s, kernel settings, addons (kaapanactl.sh install)"),
     ("20-cluster.yml", "cluster", "Multi-node join (MicroK8s add-node / join)"),
     ("30-gpu.yml", "gpu", "GPU detection and the NVIDIA GPU operator"),

@@ -15,7 +15,7 @@ is assembled at run time the way Kaapana's build (build-scripts/build_helper/hel
   preinstall_extensions from deployment_config.yaml, platform_build_branch, platform_last_commit_timestamp,
   build_timestamp and kaapana_build_version.
 
-The values are those of the platform role for a representative inventory: roles/platform/defaults/main.yml plus
+The values are those of the platform role for a representative inventory: roles/{common,platform}/defaults/main.yml plus
 registry URL and credentials, domain kaapana.example.org, main node kaapana-main with 16000 MiB, hostpath storage,
 dev mode (--vars FILE overrides kaapana_* variables or the main node's facts under `facts:`), computed by the
 function the role's kaapana.platform.platform_plan action calls (plugins/plugin_utils/platform_plan.py).
@@ -119,8 +119,11 @@ def compute_values(overrides=None, facts=None, generated=None):
     host address (or facts' kubernetes_endpoint_ip), a Longhorn cluster is assumed to have two schedulable nodes,
     and the generated secrets are made here."""
     platform, platform_plan = load_plugin_utils()
-    with open(os.path.join(ROOT, "roles", "platform", "defaults", "main.yml")) as handle:
-        variables = yaml.safe_load(handle)
+    variables = {}
+    # The platform's own defaults over the shared ones of its dependency, kaapana.platform.common.
+    for role in ("common", "platform"):
+        with open(os.path.join(ROOT, "roles", role, "defaults", "main.yml")) as handle:
+            variables.update(yaml.safe_load(handle))
     variables.update(INVENTORY)
     variables.update(overrides or {})
     node = dict(FACTS)

@@ -19,8 +19,9 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUTPUT = os.path.join("docs", "variables.md")
 STALE = "docs/variables.md is stale: run python scripts/variables_reference.py"
-# The order site.yml runs the roles in; roles not listed here follow, sorted by name.
-ROLE_ORDER = ["microk8s", "cluster", "gpu", "no_proxy", "longhorn", "platform"]
+# The order site.yml runs the roles in (common, the shared variables, first); roles not listed here follow, sorted
+# by name.
+ROLE_ORDER = ["common", "microk8s", "cluster", "gpu", "no_proxy", "longhorn", "platform"]
 DASH = "\u2014"
 
 # Ansible documentation markup: C(), V(), O(), RV(), E(), M() -> code; B() -> bold; I() -> italics;

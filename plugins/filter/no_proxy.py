@@ -3,7 +3,7 @@
 # Copyright: contributors to kaapana.platform
 """Filters for the no_proxy role: the merged NO_PROXY list and environment-file updates.
 The logic lives in plugin_utils/proxy_env.py; these wrappers only translate errors.
-Documentation: no_proxy_merge.yml and env_file_update.yml next to this file."""
+Documentation: no_proxy_merge.yml, no_proxy_hosts.yml and env_file_update.yml next to this file."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -24,6 +24,10 @@ def no_proxy_merge(user_list, hosts=None, pod_cidr=proxy_env.DEFAULT_POD_CIDR,
         raise AnsibleFilterError(str(exc))
 
 
+def no_proxy_hosts(hostvars, names):
+    return proxy_env.node_hosts(hostvars, names)
+
+
 def env_file_update(content, variables):
     try:
         return proxy_env.update_env_file(content, variables)
@@ -37,5 +41,6 @@ class FilterModule(object):
     def filters(self):
         return {
             'no_proxy_merge': no_proxy_merge,
+            'no_proxy_hosts': no_proxy_hosts,
             'env_file_update': env_file_update,
         }

@@ -195,6 +195,27 @@ def _as_list(value, source):
                         % (source, type(value).__name__))
 
 
+_IPV4_HOST_RE = re.compile(r'^[0-9]{1,3}([.][0-9]{1,3}){3}$')
+
+
+def node_hosts(hostvars, names):
+    """[{name, hostname, ip}] of the named inventory hosts, the `hosts` of merge_no_proxy. A node's address is
+    kaapana_node_ip, else its default-route IPv4 address, else its first IPv4 address, else ansible_host when that
+    is an IPv4 address, else ''; empty values count as missing."""
+    nodes = []
+    for name in names or []:
+        host = hostvars[name]
+        default_ipv4 = host.get('ansible_default_ipv4') or {}
+        all_ipv4 = host.get('ansible_all_ipv4_addresses') or []
+        ansible_host = host.get('ansible_host')
+        host_ip = ansible_host if _IPV4_HOST_RE.match(str(ansible_host or '')) else ''
+        ip = (host.get('kaapana_node_ip') or default_ipv4.get('address') or (all_ipv4[0] if all_ipv4 else '')
+              or host_ip)
+        hostname = host.get('ansible_hostname')
+        nodes.append({'name': name, 'hostname': '' if hostname is None else hostname, 'ip': ip})
+    return nodes
+
+
 def merge_no_proxy(user_list=None, hosts=None, pod_cidr=DEFAULT_POD_CIDR, service_cidr=DEFAULT_SERVICE_CIDR,
                    domains=DEFAULT_DOMAINS, extra=None, names=None):
     """Return the deduplicated NO_PROXY list, in this order:

@@ -37,3 +37,10 @@ def test_types_map_to_awx_question_types():
     assert awx_survey._question("kaapana_x", {"type": "int", "default": 5})["type"] == "integer"
     assert awx_survey._question("kaapana_x", {"type": "list", "default": ["a"]})["default"] == '["a"]'
     assert awx_survey._question("kaapana_x", {"type": "str", "choices": ["a", "b"]})["choices"] == ["a", "b"]
+
+
+def test_role_surveys_ask_for_the_shared_variables_the_role_checks(tmp_path):
+    # kaapana_dev_mode lives in roles/common (the platform's dependency), yet a deploy template must ask for it.
+    variables = [q["variable"] for q in awx_survey.surveys()["platform.main"]["spec"]]
+    assert "kaapana_dev_mode" in variables and "kaapana_domain" in variables
+    assert len(variables) == len(set(variables))

@@ -30,6 +30,36 @@ def test_filter_module_maps_names():
     filters = F.FilterModule().filters()
     assert filters['no_proxy_merge'] is F.no_proxy_merge
     assert filters['env_file_update'] is F.env_file_update
+    assert filters['no_proxy_hosts'] is F.no_proxy_hosts
+
+
+# --------------------------------------------------------------------------------------
+# no_proxy_hosts: each node's name, host name and address
+# --------------------------------------------------------------------------------------
+
+def test_node_address_order_of_preference():
+    hostvars = {
+        'pinned': {'kaapana_node_ip': '10.0.0.9', 'ansible_default_ipv4': {'address': '10.0.0.1'},
+                   'ansible_hostname': 'pinned-1'},
+        'default-route': {'kaapana_node_ip': '', 'ansible_default_ipv4': {'address': '10.0.0.2'},
+                          'ansible_all_ipv4_addresses': ['10.0.0.3']},
+        'first-address': {'ansible_default_ipv4': {}, 'ansible_all_ipv4_addresses': ['10.0.0.4', '10.0.0.5']},
+        'ssh-address': {'ansible_host': '10.0.0.6'},
+        'ssh-name': {'ansible_host': 'node.example.org', 'ansible_hostname': ''},
+    }
+    assert F.no_proxy_hosts(hostvars, list(hostvars)) == [
+        {'name': 'pinned', 'hostname': 'pinned-1', 'ip': '10.0.0.9'},
+        {'name': 'default-route', 'hostname': '', 'ip': '10.0.0.2'},
+        {'name': 'first-address', 'hostname': '', 'ip': '10.0.0.4'},
+        {'name': 'ssh-address', 'hostname': '', 'ip': '10.0.0.6'},
+        {'name': 'ssh-name', 'hostname': '', 'ip': ''},
+    ]
+
+
+def test_node_hosts_feed_the_merge():
+    hostvars = {'main': {'ansible_hostname': 'main', 'ansible_default_ipv4': {'address': '10.89.0.2'}},
+                'worker': {'ansible_hostname': 'worker-1', 'ansible_all_ipv4_addresses': ['10.89.0.3']}}
+    assert P.node_hosts(hostvars, ['main', 'worker']) == HOSTS
 
 
 def test_defaults_only():
