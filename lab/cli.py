@@ -225,6 +225,9 @@ def main(argv):
     sub.add_parser("build", help="build the binaries and the node image only")
     p_node = sub.add_parser("node", help="start a node container in a running lab")
     p_node.add_argument("spec", help="NAME[:primary][:gpu=N]")
+    p_ssh = sub.add_parser("node-ssh", help="wait for a node's sshd, print how to reach it (JSON, Molecule's "
+                                            "instance config)")
+    p_ssh.add_argument("name")
     p_rm = sub.add_parser("node-rm", help="remove a node container the lab started")
     p_rm.add_argument("name")
     sub.add_parser("restart-apiserver", help="restart kube-apiserver (fault tests)")
@@ -246,8 +249,17 @@ def main(argv):
     if args.cmd == "node":
         state = load_state(cfg)
         env = nodes.podman_env(cfg)
+        # The image of the stand-ins as they are now (rebuilt if they changed since `up`), like Molecule's old
+        # create step that ran `build` first.
+        state["image"] = nodes.build_image(cfg, log)
         add_node(cfg, state, env, state["image"], args.spec)
         save_state(cfg, state)
+        return 0
+    if args.cmd == "node-ssh":
+        env = nodes.podman_env(cfg)
+        address = nodes.wait_for_ssh(cfg, env, args.name)
+        print(json.dumps({"instance": args.name, "address": address, "user": "root", "port": 22,
+                          "identity_file": nodes.ssh_key(cfg)}))
         return 0
     if args.cmd == "node-rm":
         state = load_state(cfg)

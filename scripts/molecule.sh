@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Runs one Molecule scenario (or `--all`) against the running lab: the lab's settings
-# (node image, shared folder, binaries, kubeconfig) reach molecule.yml as environment variables.
+# Runs one Molecule scenario (or `--all`) against the running lab. molecule/base.yml is what every scenario
+# shares: nodes started by the lab (`python -m lab node`, reached over SSH); the lab's settings (kubeconfig,
+# registry password file) reach molecule.yml as environment variables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PWD/.venv/bin:$PATH
-# The node image is keyed by the stand-ins' content: build it if they changed since lab up.
-python -m lab build >/dev/null
 eval "$(python -m lab env)"
 export K8S_AUTH_KUBECONFIG=$KUBECONFIG
 export ANSIBLE_COLLECTIONS_PATH=$PWD/.build/collections
@@ -13,6 +12,6 @@ export ANSIBLE_ROLES_PATH=$PWD/roles
 export MOLECULE_PROJECT_DIRECTORY=$PWD
 if [ "${1:-}" = "--all" ]; then
   shift
-  exec molecule test --all "$@"
+  exec molecule --base-config molecule/base.yml test --all "$@"
 fi
-exec molecule test -s "$1" "${@:2}"
+exec molecule --base-config molecule/base.yml test -s "$1" "${@:2}"

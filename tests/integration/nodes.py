@@ -40,8 +40,9 @@ def node_containers(lab, names, primary=None, gpus=None):
             lab.kubectl_run("delete", "node", name, "--ignore-not-found", check=False)
 
 
-def podman(lab, *args, check=True):
-    res = subprocess.run(["podman"] + list(args), env=lab_nodes.podman_env(lab.cfg), capture_output=True, text=True, check=False)
+def podman(lab, *args, check=True, input_text=None, timeout=300):
+    res = subprocess.run(["podman"] + list(args), env=lab_nodes.podman_env(lab.cfg), capture_output=True, text=True,
+                         input=input_text, timeout=timeout, check=False)
     if check:
         assert res.returncode == 0, "podman %s: %s%s" % (" ".join(args), res.stdout, res.stderr)
     return res
@@ -158,6 +159,21 @@ def run_role_locally(tmp_path, role, role_vars, tasks_from=None, main_hosts=("lo
     if extra_vars:
         argv += ["-e", json.dumps(extra_vars)]
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def assert_rejected(proc, words, not_reached=(), unchanged=True):
+    """A run that bad input must stop in its checks: ansible-playbook exits 2, the output has every word (the
+    variable's name first), no task of not_reached ran and, with unchanged, no task changed anything. Returns the
+    output for a test's own further checks."""
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output
+    missing = [word for word in words if word not in output]
+    assert not missing, "%r not in the output:\n%s" % (missing, output)
+    ran = [task for task in not_reached if task in output]
+    assert not ran, "tasks ran although the input was bad: %r\n%s" % (ran, output)
+    if unchanged:
+        assert "changed=0" in output, output
+    return output
 
 
 def data_digest(lab, node, directory):

@@ -20,7 +20,7 @@ import subprocess
 
 import pytest
 
-from tests.integration.nodes import run_role_locally
+from tests.integration.nodes import assert_rejected, run_role_locally
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -56,22 +56,13 @@ NOT_REACHED = ["Query the GPUs with nvidia-smi", "Read the MicroK8s addon status
 ], ids=["support-maybe", "support-words", "driver", "version", "set-without-value", "timeout"])
 def test_bad_input_fails_before_any_command(tmp_path, tasks_from, role_vars, expected):
     proc = run_role(tmp_path, role_vars, tasks_from)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 2, output
-    for fragment in expected:
-        assert fragment in output, "%r not in the output:\n%s" % (fragment, output)
-    for task in NOT_REACHED:
-        assert task not in output, output
-    assert "changed=0" in output, output
+    assert_rejected(proc, expected, NOT_REACHED)
 
 
 def test_two_main_hosts_fail_before_any_command(tmp_path):
     proc = run_role(tmp_path, {}, main_hosts=("localhost", "other-main"))
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 2, output
+    output = assert_rejected(proc, (), NOT_REACHED, unchanged=False)
     assert "kaapana_main must contain exactly one host" in output and "it contains 2" in output, output
-    for task in NOT_REACHED:
-        assert task not in output, output
 
 
 @pytest.mark.parametrize("value", [True, False, "auto", "true", "false"])

@@ -22,6 +22,7 @@ import sys
 import pytest
 
 from lab import nodes
+from tests.integration.nodes import assert_rejected, connection_vars, podman
 
 pytestmark = pytest.mark.lab
 
@@ -48,14 +49,6 @@ def test_molecule_proxy_scenario(lab):
 # bad input
 # ---------------------------------------------------------------------------------------
 
-def podman(lab, *args, check=True, input_text=None):
-    proc = subprocess.run(["podman"] + list(args), env=nodes.podman_env(lab.cfg), capture_output=True, text=True,
-                          input=input_text, timeout=300, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError("podman %s failed: %s" % (" ".join(args), proc.stderr))
-    return proc
-
-
 def node_state(lab):
     """What a bad run must leave alone: the two files and snapd's configuration."""
     script = "cat /etc/environment; echo '<<EOF>>'; cat %s; echo '<<EOF>>'; snap get -d system || true" % CONTAINERD_ENV
@@ -79,8 +72,7 @@ def bad_input_node(lab):
 
 
 def run_role(lab, tmp_path, role_vars, extra_main_alias=False):
-    host = {"ansible_connection": "containers.podman.podman", "ansible_host": NODE,
-            "ansible_python_interpreter": "/usr/bin/python3"}
+    host = connection_vars(NODE)
     main_hosts = {NODE: host}
     if extra_main_alias:
         main_hosts["proxy-bad-input-alias"] = host
@@ -119,9 +111,5 @@ def test_bad_input_fails_before_any_change(lab, bad_input_node, tmp_path, role_v
     before = node_state(lab)
     assert before.startswith(ENVIRONMENT + "<<EOF>>")
     proc = run_role(lab, tmp_path, role_vars, extra_main_alias)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 2, output
-    for fragment in expected:
-        assert fragment in output, "%r not in the output:\n%s" % (fragment, output)
-    assert "changed=0" in output, output
+    assert_rejected(proc, expected)
     assert node_state(lab) == before

@@ -19,6 +19,7 @@ import sys
 import pytest
 
 from lab import nodes
+from tests.integration.nodes import podman
 
 pytestmark = pytest.mark.lab
 
@@ -48,14 +49,6 @@ with open(%r, "a") as out:
                     out.flush()
         time.sleep(0.002)
 """ % POLL_LOG
-
-
-def podman(lab, *args, check=True, input_text=None):
-    proc = subprocess.run(["podman"] + list(args), env=nodes.podman_env(lab.cfg), capture_output=True, text=True,
-                          input=input_text, timeout=300, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError("podman %s failed: %s" % (" ".join(args), proc.stderr))
-    return proc
 
 
 @pytest.fixture(scope="module")
