@@ -161,6 +161,27 @@ def run_role_locally(tmp_path, role, role_vars, tasks_from=None, main_hosts=("lo
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
+def run_role_on_node(lab, tmp_path, node, role, role_vars, main_aliases=(), extra_args=()):
+    """Run one of the collection's roles on a lab node container (reached as connection_vars says) with facts
+    gathered, as play variables role_vars; main_aliases add more names for the same node to kaapana_main (a
+    second main host)."""
+    import json
+
+    host = connection_vars(node)
+    main_hosts = dict({node: host}, **{alias: host for alias in main_aliases})
+    inventory = {"all": {"children": {"kaapana_main": {"hosts": main_hosts}}}}
+    play = [{"name": "%s on %s" % (role, node), "hosts": node, "gather_facts": True, "vars": role_vars,
+             "tasks": [{"name": "Run the %s role" % role, "ansible.builtin.include_role": {"name": "kaapana.platform." + role}}]}]
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
+    (tmp_path / "play.json").write_text(json.dumps(play))
+    env = lab.env()
+    env.update({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                "ANSIBLE_ROLES_PATH": os.path.join(ROOT, "roles")})
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    argv = [playbook] + list(extra_args) + ["-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.json")]
+    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
 def assert_rejected(proc, words, not_reached=(), unchanged=True):
     """A run that bad input must stop in its checks: ansible-playbook exits 2, the output has every word (the
     variable's name first), no task of not_reached ran and, with unchanged, no task changed anything. Returns the

@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import sys
 import pytest
 
 from lab import nodes
-from tests.integration.nodes import assert_rejected, connection_vars, podman
+from tests.integration.nodes import assert_rejected, podman, run_role_on_node
 
 pytestmark = pytest.mark.lab
 
@@ -72,26 +71,8 @@ def bad_input_node(lab):
 
 
 def run_role(lab, tmp_path, role_vars, extra_main_alias=False):
-    host = connection_vars(NODE)
-    main_hosts = {NODE: host}
-    if extra_main_alias:
-        main_hosts["proxy-bad-input-alias"] = host
-    inventory = {"all": {"children": {"kaapana_main": {"hosts": main_hosts}}}}
-    play = [{
-        "name": "no_proxy with bad input",
-        "hosts": NODE,
-        "gather_facts": True,
-        "vars": role_vars,
-        "tasks": [{"name": "Apply the proxy settings",
-                   "ansible.builtin.include_role": {"name": "kaapana.platform.no_proxy"}}],
-    }]
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "play.json").write_text(json.dumps(play))
-    env = lab.env()
-    env.update({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-                "ANSIBLE_ROLES_PATH": os.path.join(ROOT, "roles")})
-    return subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.json")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    aliases = ["proxy-bad-input-alias"] if extra_main_alias else []
+    return run_role_on_node(lab, tmp_path, NODE, "no_proxy", role_vars, main_aliases=aliases)
 
 
 PROXY = {"kaapana_http_proxy": "http://proxy.lab.invalid:3128", "kaapana_proxy_reboot": False}

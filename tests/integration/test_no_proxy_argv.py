@@ -19,7 +19,7 @@ import sys
 import pytest
 
 from lab import nodes
-from tests.integration.nodes import podman
+from tests.integration.nodes import podman, run_role_on_node
 
 pytestmark = pytest.mark.lab
 
@@ -69,19 +69,7 @@ def argv_node(lab):
 
 
 def run_role(lab, tmp_path, role_vars):
-    host = {"ansible_connection": "containers.podman.podman", "ansible_host": NODE,
-            "ansible_python_interpreter": "/usr/bin/python3"}
-    inventory = {"all": {"children": {"kaapana_main": {"hosts": {NODE: host}}}}}
-    play = [{"name": "no_proxy with a proxy that holds credentials", "hosts": NODE, "gather_facts": True,
-             "vars": role_vars,
-             "tasks": [{"name": "Apply the proxy settings", "ansible.builtin.include_role": {"name": "kaapana.platform.no_proxy"}}]}]
-    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
-    (tmp_path / "play.json").write_text(json.dumps(play))
-    env = lab.env()
-    env.update({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-                "ANSIBLE_ROLES_PATH": os.path.join(ROOT, "roles")})
-    return subprocess.run([ANSIBLE_PLAYBOOK, "-vvv", "-i", str(tmp_path / "inventory.json"), str(tmp_path / "play.json")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    return run_role_on_node(lab, tmp_path, NODE, "no_proxy", role_vars, extra_args=["-vvv"])
 
 
 @pytest.mark.reliability('secrets', 'no_proxy: a proxy password reaches snapd but is in no snap argv, no process '
