@@ -44,7 +44,7 @@ def node_env(name, default=None):
     try:
         with open(P("/proc/1/environ"), "rb") as handle:
             for item in handle.read().split(b"\0"):
-                key, _, value = item.decode("utf-8", "replace").partition("=")
+                key, dummy, value = item.decode("utf-8", "replace").partition("=")
                 if key == name:
                     return value
     except OSError:

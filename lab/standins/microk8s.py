@@ -93,7 +93,14 @@ DEFAULT_ARGS = {
         '--client-ca-file=${SNAP_DATA}/certs/ca.crt\n'
         '--tls-cert-file=${SNAP_DATA}/certs/server.crt\n'
         '--tls-private-key-file=${SNAP_DATA}/certs/server.key\n'
-        '--tls-cipher-suites=TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,TLS_CHACHA20_POLY1305_SHA256,TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA,TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,TLS_RSA_WITH_3DES_EDE_CBC_SHA,TLS_RSA_WITH_AES_128_CBC_SHA,TLS_RSA_WITH_AES_128_GCM_SHA256,TLS_RSA_WITH_AES_256_CBC_SHA,TLS_RSA_WITH_AES_256_GCM_SHA384\n'
+        '--tls-cipher-suites=TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,TLS_CHACHA20_POLY1305_SHA256,'
+        'TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,'
+        'TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,'
+        'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,'
+        'TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA,TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,'
+        'TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305,'
+        'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,TLS_RSA_WITH_3DES_EDE_CBC_SHA,TLS_RSA_WITH_AES_128_CBC_SHA,'
+        'TLS_RSA_WITH_AES_128_GCM_SHA256,TLS_RSA_WITH_AES_256_CBC_SHA,TLS_RSA_WITH_AES_256_GCM_SHA384\n'
         '--kubelet-client-certificate=${SNAP_DATA}/certs/apiserver-kubelet-client.crt\n'
         '--kubelet-client-key=${SNAP_DATA}/certs/apiserver-kubelet-client.key\n'
         '--secure-port=16443\n'
@@ -148,7 +155,10 @@ DEFAULT_ARGS = {
         '--node-labels="microk8s.io/cluster=true,node.kubernetes.io/microk8s-controlplane=microk8s-controlplane"\n'
         '--authentication-token-webhook=true\n'
         '--read-only-port=0\n'
-        '--tls-cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_RSA_WITH_AES_256_GCM_SHA384,TLS_RSA_WITH_AES_128_GCM_SHA256\n'
+        '--tls-cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,'
+        'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,'
+        'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_RSA_WITH_AES_256_GCM_SHA384,'
+        'TLS_RSA_WITH_AES_128_GCM_SHA256\n'
         '--serialize-image-pulls=false\n'
     ),
     'kube-proxy': (
@@ -521,7 +531,8 @@ CORE_ADDONS = [
     ("ha-cluster", "Configure high availability on the current node", "0.1.0", "${SNAP_DATA}/var/lock/ha-cluster", None),
     ("mayastor", "OpenEBS MayaStor", "2.0.0-microk8s-1", "daemonset.apps/mayastor", None),
     ("prometheus", "Prometheus operator for monitoring and logging", "v0.8.0", "pod/prometheus-k8s-0", None),
-    ("observability", "A lightweight observability stack for logs, traces and metrics", "0.70.4", "statefulset.apps/prometheus-kube-prom-stack-kube-prome-prometheus", None),
+    ("observability", "A lightweight observability stack for logs, traces and metrics", "0.70.4",
+     "statefulset.apps/prometheus-kube-prom-stack-kube-prome-prometheus", None),
     ("community", "The community addons repository", "", "${SNAP_COMMON}/addons/community/addons.yaml", None),
     ("cert-manager", "Cloud native certificate management", "1.17.1", "deployment.apps/cert-manager", None),
     ("kube-ovn", "An advanced network fabric for Kubernetes", "1.13.8", "deployment.apps/kube-ovn-controller", "classic"),
@@ -567,7 +578,7 @@ def node_ips():
         default = None
     ips = []
     try:
-        listing = subprocess.run(["ip", "-o", "-4", "addr", "list"], capture_output=True, text=True).stdout
+        listing = subprocess.run(["ip", "-o", "-4", "addr", "list"], capture_output=True, text=True, check=False).stdout
         for line in listing.splitlines():
             fields = line.split()
             if len(fields) >= 4 and fields[1] != "lo" and fields[1] not in ("vxlan.calico", "flannel.1", "cni0", "ovn0"):
@@ -765,7 +776,7 @@ def kubectl(*args, stdin=None, check=True, kubeconfig=None):
     cmd += list(args)
     try:
         proc = subprocess.run(cmd, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
     except OSError as error:
         raise ApiError("cannot run kubectl (%s): %s" % (cmd[0], error))
     if check and proc.returncode != 0:
@@ -967,10 +978,11 @@ def teardown_cluster(cid):
     owned = ((namespace.get("metadata") or {}).get("labels") or {}).get(CLUSTER_LABEL) == cid
     proc = subprocess.run([helm_bin(), "--kubeconfig", api_kubeconfig(), "status", "gpu-operator", "-n",
                            "gpu-operator-resources"], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL) if owned and os.path.exists(helm_bin()) else None
+                          stdin=subprocess.DEVNULL, check=False) if owned and os.path.exists(helm_bin()) else None
     if proc is not None and proc.returncode == 0:
         subprocess.run([helm_bin(), "--kubeconfig", api_kubeconfig(), "uninstall", "gpu-operator", "-n",
-                        "gpu-operator-resources", "--wait", "--timeout", "60s"], capture_output=True, text=True)
+                        "gpu-operator-resources", "--wait", "--timeout", "60s"], capture_output=True, text=True,
+                       check=False)
     kinds = ("deployments.apps,daemonsets.apps,services,configmaps,secrets,serviceaccounts,"
              "clusterroles.rbac.authorization.k8s.io,clusterrolebindings.rbac.authorization.k8s.io,"
              "storageclasses.storage.k8s.io")
@@ -1351,7 +1363,7 @@ def cmd_status(argv):
     ready = wait_for_ready(args.timeout) if args.wait_ready else is_cluster_ready()
     addons = available_addons()
     if args.addon != "all":
-        repo, _, name = args.addon.rpartition("/")
+        repo, dummy, name = args.addon.rpartition("/")
         addons = [a for a in addons if a["name"] == name and (not repo or a["repository"] == repo)]
     enabled, disabled = get_status(addons, ready)
     if args.addon != "all":
@@ -1502,6 +1514,7 @@ def find_resolv_conf():
                 servers = re.findall(r"^\s*nameserver\s+(\S*)\s*$", handle.read(), re.M)
         except OSError:
             continue
+
         def non_loopback(address):
             try:
                 return not ipaddress.ip_address(address.split("%")[0]).is_loopback
@@ -1861,7 +1874,7 @@ def enable_nvidia(args, api=True):
         smi = shutil.which("nvidia-smi")
         if smi:
             sys.stdout.flush()
-            subprocess.run([smi, "-L"])
+            subprocess.run([smi, "-L"], check=False)
             driver = "host"
         else:
             driver = "operator"
@@ -1947,7 +1960,7 @@ def deploy_gpu_operator(version, helm_set, helm_values, toolkit, driver, set_def
         for item in helm_values:
             cmd += ["--values", item]
         sys.stdout.flush()
-        subprocess.run(cmd, input=json.dumps(config).encode())
+        subprocess.run(cmd, input=json.dumps(config).encode(), check=False)
         kubectl("label", "namespace", "gpu-operator-resources", "--overwrite", "%s=%s" % (CLUSTER_LABEL, my_cluster_id()),
                 check=False)
     else:
@@ -1959,6 +1972,7 @@ def deploy_gpu_operator(version, helm_set, helm_values, toolkit, driver, set_def
 
 def gpu_operator_fallback(version, helm_set):
     ns = "gpu-operator-resources"
+
     def deployment(name, app):
         return labelled({"apiVersion": "apps/v1", "kind": "Deployment",
                          "metadata": {"name": name, "namespace": ns, "labels": {"app": app},
@@ -2001,7 +2015,7 @@ def disable_nvidia(args, api=True):
     out("Disabling NVIDIA support")
     if api:
         proc = subprocess.run([helm_bin(), "--kubeconfig=%s" % client_config(), "ls", "-A", "-o", "json"],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         try:
             charts = json.loads(proc.stdout or "[]")
         except ValueError:
@@ -2011,7 +2025,7 @@ def disable_nvidia(args, api=True):
             if chart.get("name") in ("gpu-operator", "network-operator"):
                 sys.stdout.flush()
                 subprocess.run([helm_bin(), "--kubeconfig=%s" % client_config(), "uninstall", chart["name"], "-n",
-                                chart.get("namespace") or "default"])
+                                chart.get("namespace") or "default"], check=False)
         kubectl("delete", "deployments.apps", "-n", "gpu-operator-resources", "-l", cluster_selector(),
                 "--ignore-not-found", check=False)
         for crd in ("clusterpolicies.nvidia.com", "nvidiadrivers.nvidia.com", "hostdevicenetworks.mellanox.com",
@@ -2079,7 +2093,7 @@ def cmd_add_node(argv):
         out("%s/%s" % (token, check))
     elif args.format == "json":
         info = {"token": "%s/%s" % (token, check), "urls": ["%s:%s/%s/%s" % (ip, CLUSTER_AGENT_PORT, token, check)
-                                                             for ip in ips]}
+                                                            for ip in ips]}
         out(json.dumps(info, indent=2))
     elif args.format == "yaml":
         lines = ["token: %s" % yaml_scalar("%s/%s" % (token, check)), "urls:"]
@@ -2417,7 +2431,7 @@ def _snap(*args, quiet=False):
     if tool:
         sys.stdout.flush()
         subprocess.run([sys.executable, tool] + list(args),
-                       stdout=subprocess.DEVNULL if quiet else None)
+                       stdout=subprocess.DEVNULL if quiet else None, check=False)
 
 
 def cmd_stop(argv):
@@ -2497,7 +2511,7 @@ def cmd_inspect(argv):
     # inspect.sh store_sys: `ps -ef > $INSPECT_DUMP/sys/ps` (full command lines of every process)
     os.makedirs(os.path.join(report, "sys"), exist_ok=True)
     with open(os.path.join(report, "sys", "ps"), "w") as handle:
-        handle.write(subprocess.run(["ps", "-ef"], capture_output=True, text=True).stdout if shutil.which("ps") else "")
+        handle.write(subprocess.run(["ps", "-ef"], capture_output=True, text=True, check=False).stdout if shutil.which("ps") else "")
     out("  Copy disk usage information to the final report tarball")
     out("  Copy memory usage information to the final report tarball")
     out("  Copy server uptime to the final report tarball")
@@ -2603,14 +2617,14 @@ def import_archive(path, base_name=None):
         raise Exit(1, "ctr: %s" % error, stderr=True)
     found = []
     with archive:
-        index, _ = _tar_json(archive, "index.json")
-        manifest, _ = _tar_json(archive, "manifest.json")
+        index, dummy = _tar_json(archive, "index.json")
+        manifest, dummy = _tar_json(archive, "manifest.json")
         sizes = {m.name: m.size for m in archive.getmembers()}
         if manifest:
             for entry in manifest:
                 raw = json.dumps(entry, sort_keys=True).encode()
                 digest = "sha256:" + hashlib.sha256(raw).hexdigest()
-                config, _ = _tar_json(archive, entry.get("Config", ""))
+                config, dummy = _tar_json(archive, entry.get("Config", ""))
                 platform = "%s/%s" % ((config or {}).get("os", "linux"), (config or {}).get("architecture", "amd64"))
                 size = sum(sizes.get(layer, 0) for layer in entry.get("Layers", [])) + sizes.get(entry.get("Config", ""), 0)
                 for tag in entry.get("RepoTags") or []:
@@ -2647,7 +2661,7 @@ def import_archive(path, base_name=None):
 
 def cmd_ctr(argv):
     exit_if_no_permissions()
-    args = [a for a in argv]
+    args = list(argv)
     # drop global flags (the stand-in has a single k8s.io namespace)
     while args and args[0].startswith("-"):
         flag = args.pop(0)
@@ -2732,7 +2746,6 @@ def _ctr_filter(name, filt):
     return re.search(value, name) is not None
 
 
-
 # ---- dispatch ------------------------------------------------------------------------------------------
 WRAPPERS = ["add-node", "addons", "config", "ctr", "dashboard-proxy", "dbctl", "disable", "enable", "helm", "helm3",
             "images", "istioctl", "join", "kubectl", "leave", "linkerd", "refresh-certs", "remove-node", "reset",
@@ -2799,8 +2812,6 @@ def main(argv):
     return 0
 
 
-
 def run():
     """Entry point of the `microk8s` executable (argv[0] names the command, as snap's aliases do)."""
     run_main(main, sys.argv)
-

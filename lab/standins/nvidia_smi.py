@@ -358,8 +358,6 @@ def main(argv):
     return 0
 
 
-
 def run():
     """Entry point of the `nvidia-smi` executable."""
     run_main(main, sys.argv[1:])
-

@@ -108,7 +108,7 @@ CATALOG = {
         "commands": [], "services": {}, "services-off": [],
         "tracks": ["latest"],
         "channels": {"latest/%s" % r: {"version": "3.17.2", "revision": 492 + i, "released": "2025-03-14",
-                                      "size": 17000000} for i, r in enumerate(RISKS)},
+                                       "size": 17000000} for i, r in enumerate(RISKS)},
     },
     "core20": {
         "summary": "Runtime environment based on Ubuntu 20.04",
@@ -119,7 +119,7 @@ CATALOG = {
         "description": ["The base snap based on the Ubuntu 20.04 release."],
         "commands": [], "services": {}, "services-off": [], "tracks": ["latest"],
         "channels": {"latest/%s" % r: {"version": "20250526", "revision": 2582 + i, "released": "2025-05-26",
-                                      "size": 67000000} for i, r in enumerate(RISKS)},
+                                       "size": 67000000} for i, r in enumerate(RISKS)},
     },
     "core22": {
         "summary": "Runtime environment based on Ubuntu 22.04",
@@ -130,7 +130,7 @@ CATALOG = {
         "description": ["The base snap based on the Ubuntu 22.04 release."],
         "commands": [], "services": {}, "services-off": [], "tracks": ["latest"],
         "channels": {"latest/%s" % r: {"version": "20250528", "revision": 2010 + i, "released": "2025-05-28",
-                                      "size": 77000000} for i, r in enumerate(RISKS)},
+                                       "size": 77000000} for i, r in enumerate(RISKS)},
     },
     "snapd": {
         "summary": "Daemon and tooling that enable snap packages",
@@ -141,7 +141,7 @@ CATALOG = {
         "description": ["Install, configure, refresh and remove snap packages."],
         "commands": [], "services": {}, "services-off": [], "tracks": ["latest"],
         "channels": {"latest/%s" % r: {"version": "2.68.5", "revision": 24718 + i, "released": "2025-06-04",
-                                      "size": 50000000} for i, r in enumerate(RISKS)},
+                                       "size": 50000000} for i, r in enumerate(RISKS)},
     },
 }
 
@@ -513,7 +513,7 @@ def run_hook(name, hook):
     if name != "microk8s":
         return
     tool = microk8s_standin()
-    proc = subprocess.run([sys.executable, tool, "--kaapana-lab-hook", hook])
+    proc = subprocess.run([sys.executable, tool, "--kaapana-lab-hook", hook], check=False)
     if proc.returncode != 0:
         raise SnapError('cannot perform the following tasks:\n- Run %s hook of "%s" snap if present '
                         "(run hook %s: exit status %d)" % (hook, name, hook, proc.returncode))
@@ -521,7 +521,7 @@ def run_hook(name, hook):
 
 def ensure_group(group):
     if ROOT in ("", "/"):
-        if subprocess.run(["getent", "group", group], stdout=subprocess.DEVNULL).returncode != 0:
+        if subprocess.run(["getent", "group", group], stdout=subprocess.DEVNULL, check=False).returncode != 0:
             subprocess.run(["groupadd", "--system", group], check=False)
         return
     path = P("/etc/group")
@@ -877,8 +877,8 @@ def info_lines(name, entry, local, esc, opts):
         for svc, daemon in sorted(entry.get("services", {}).items()):
             status = local.get("services", {}).get(svc, {})
             block.append("  microk8s.%s:\t%s, %s, %s" % (svc, daemon,
-                                                        "enabled" if status.get("enabled") else "disabled",
-                                                        "active" if status.get("active") else "inactive"))
+                                                         "enabled" if status.get("enabled") else "disabled",
+                                                         "active" if status.get("active") else "inactive"))
     elif local and name == "helm":
         block.append("commands:")
         block.append("  - helm")
@@ -1134,7 +1134,7 @@ def cmd_get(state, opts, args):
         raise SnapError('snap "%s" not found' % snap)
     conf_name, tree = _conf_root(state, snap)
     if not keys:
-        conf = {k: v for k, v in tree.items()}
+        conf = dict(tree.items())
     else:
         conf = {}
         for key in keys:
@@ -1325,7 +1325,7 @@ def cmd_watch(state, opts, args):
 def _service_targets(state, args):
     targets = []
     for arg in args:
-        name, _, svc = arg.partition(".")
+        name, dummy, svc = arg.partition(".")
         if name not in state.snaps:
             raise SnapError('snap "%s" not found' % name)
         services = state.snaps[name].get("services", {})
@@ -1346,7 +1346,7 @@ def cmd_services(state, opts, args):
             raise SnapError('snap "%s" not found' % name)
         for svc, status in sorted(state.snaps[name].get("services", {}).items()):
             rows.append("%s.%s\t%s\t%s\t-" % (name, svc, "enabled" if status["enabled"] else "disabled",
-                                             "active" if status["active"] else "inactive"))
+                                              "active" if status["active"] else "inactive"))
     if not rows:
         sys.stderr.write("There are no services provided by installed snaps.\n")
         return
@@ -1553,8 +1553,6 @@ def main(argv):
     return 0
 
 
-
 def run():
     """Entry point of the `snap` executable."""
     run_main(main, sys.argv[1:])
-
