@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shlex
 import subprocess
 import tarfile
@@ -201,6 +202,16 @@ def test_site_deploys_every_pod_ready(lab, site):
     names = {n["metadata"]["name"]: n for n in nodes}
     assert set(NODES) <= set(names)
     assert names["site-main"]["metadata"]["labels"].get("kaapana.io/node") == "storage"
+
+
+def test_nodes_pass_the_node_scenarios_checks(lab, site):
+    # The Molecule node scenarios' verify playbook (Ready Nodes, the storage label on the main node only, workers
+    # joined as workers, the addons, CoreDNS's upstream servers, Kaapana's flags and kernel settings, a private
+    # kubeconfig on the main node only, held refreshes on the wanted channel) against this module's three-node
+    # cluster: the same checks as `molecule test -s multinode`, without building a second cluster for them.
+    res = run_playbook(lab, "molecule/shared/verify-nodes.yml", site["inventory"])
+    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
+    assert re.search(r"site-main\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=0", res.stdout), res.stdout[-3000:]
 
 
 def test_second_run_changes_nothing(lab, site):
