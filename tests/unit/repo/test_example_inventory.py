@@ -47,3 +47,21 @@ def test_role_defaults_define_each_variable_once():
                 homes.setdefault(variable, []).append(role)
     twice = dict((v, r) for v, r in homes.items() if len(r) > 1)
     assert not twice, "variables in the defaults of more than one role (move them to roles/common): %s" % twice
+
+
+def test_role_argument_specs_specify_each_variable_once():
+    # And in the argument specs: a variable two roles check gets one spec, the common role's (the storage
+    # provider once stood in the platform's and the longhorn role's, with different types and checks).
+    import yaml
+
+    roles = os.path.join(ROOT, "roles")
+    homes = {}
+    for role in sorted(os.listdir(roles)):
+        path = os.path.join(roles, role, "meta", "argument_specs.yml")
+        if os.path.exists(path):
+            with open(path) as handle:
+                entry_points = yaml.safe_load(handle)["argument_specs"].values()
+            for variable in set().union(*(set(e.get("options") or {}) for e in entry_points)):
+                homes.setdefault(variable, []).append(role)
+    twice = dict((v, r) for v, r in homes.items() if len(r) > 1)
+    assert not twice, "variables in the argument specs of more than one role (move them to roles/common): %s" % twice
