@@ -49,7 +49,7 @@ def kubectl(cfg, *args, check=True, input_text=None):
 
 
 def binaries_present(cfg):
-    names = ["etcd", "kwok", "helm", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"]
+    names = ["etcd", "kwok", "helm", "helm4", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"]
     return all(os.path.exists(cfg.bin(n)) for n in names)
 
 
@@ -206,6 +206,7 @@ def print_env(cfg):
     print("export LAB_REGISTRY_USER=%s" % cfg.registry_user)
     print("export LAB_REGISTRY_PASSWORD_FILE=%s" % cfg.registry_password_file)
     print("export LAB_HELM=%s" % cfg.bin("helm"))
+    print("export LAB_HELM4=%s" % cfg.bin("helm4"))
     print("export LAB_KUBECTL=%s" % cfg.bin("kubectl"))
     print("export CONTAINERS_CONF=%s" % cfg.path("containers.conf"))
     print("export LAB_NODE_IMAGE=%s" % nodes.image_tag(cfg))

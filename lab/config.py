@@ -14,6 +14,9 @@ K8S_VERSION = os.environ.get("LAB_K8S_VERSION", "v1.34.4")
 ETCD_VERSION = os.environ.get("LAB_ETCD_VERSION", "v3.6.16")
 KWOK_VERSION = os.environ.get("LAB_KWOK_VERSION", "v0.8.0")
 HELM_VERSION = os.environ.get("LAB_HELM_VERSION", "v3.21.4")
+HELM4_VERSION = os.environ.get("LAB_HELM4_VERSION", "v4.3.2")
+# Helm majors the lab provides: the name of each binary under cfg.bin().
+HELM_BINARIES = {3: "helm", 4: "helm4"}
 REGISTRY_DEB_VERSION = "2.8.2+ds1-1"
 
 
@@ -40,9 +43,11 @@ class LabConfig:
         folders = {
             "etcd": "etcd-" + ETCD_VERSION, "etcdctl": "etcd-" + ETCD_VERSION,
             "kwok": "kwok-" + KWOK_VERSION, "helm": "helm-" + HELM_VERSION,
+            "helm4": "helm-" + HELM4_VERSION,
         }
         folder = folders.get(name, "kubernetes-" + K8S_VERSION)
-        return os.path.join(self.cache, folder, "bin", name)
+        # Both majors' binaries are called helm inside their version folder.
+        return os.path.join(self.cache, folder, "bin", "helm" if name == "helm4" else name)
 
     @property
     def kwok_stage_dir(self):

@@ -267,7 +267,8 @@ def node_run_args(cfg, name, primary=False, gpus=None, extra_env=None):
             "--systemd=always", "--cap-add=SYS_ADMIN", "--cap-add=NET_ADMIN",
             "-v", "%s:/etc/kaapana-lab:ro" % cfg.node_share,
             "-v", "%s:/opt/kaapana-lab/bin/kubectl:ro" % cfg.bin("kubectl"),
-            "-v", "%s:/opt/kaapana-lab/bin/helm:ro" % cfg.bin("helm")]
+            "-v", "%s:/opt/kaapana-lab/bin/helm:ro" % cfg.bin("helm"),
+            "-v", "%s:/opt/kaapana-lab/bin/helm4:ro" % cfg.bin("helm4")]
     for key, value in sorted(env.items()):
         args += ["-e", "%s=%s" % (key, value)]
     return args

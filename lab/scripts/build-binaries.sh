@@ -9,6 +9,8 @@ K8S_VERSION=${LAB_K8S_VERSION:-v1.34.4}
 ETCD_VERSION=${LAB_ETCD_VERSION:-v3.6.16}
 KWOK_VERSION=${LAB_KWOK_VERSION:-v0.8.0}
 HELM_VERSION=${LAB_HELM_VERSION:-v3.21.4}
+# Helm 4 beside Helm 3: the helm snap's latest/stable is Helm 4 today, and the modules support both majors.
+HELM4_VERSION=${LAB_HELM4_VERSION:-v4.3.2}
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-trimpath
 # The Go build cache and module cache live beside the binaries so that a cleared
@@ -103,8 +105,21 @@ build_helm() {
   touch "$out/.complete"
 }
 
+# Helm 4 takes its default Kubernetes version from the client-go it is built with (no -X variables for it).
+build_helm4() {
+  local out=$CACHE/helm-$HELM4_VERSION
+  built "$out" && return 0
+  log "building helm $HELM4_VERSION"
+  mkdir -p "$out/bin"
+  GOBIN=$out/bin go install -ldflags "-s -w \
+    -X helm.sh/helm/v4/internal/version.version=$HELM4_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
+    "helm.sh/helm/v4/cmd/helm@$HELM4_VERSION"
+  "$out/bin/helm" version --short
+  touch "$out/.complete"
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(etcd kwok helm k8s)
+[ ${#targets[@]} -gt 0 ] || targets=(etcd kwok helm helm4 k8s)
 for t in "${targets[@]}"; do
   start=$(date +%s)
   "build_$t"

@@ -72,7 +72,11 @@ def kubectl_bin():
     return os.environ.get("KAAPANA_LAB_STANDIN_KUBECTL") or P("/opt/kaapana-lab/bin/kubectl")
 
 
-def helm_bin():
+def helm_bin(major=3):
+    """The real Helm binary of a major: 3 (what MicroK8s 1.33 bundles as `microk8s helm3`) or 4 (the helm snap's
+    latest/stable and 4/* today)."""
+    if int(major) >= 4:
+        return os.environ.get("KAAPANA_LAB_STANDIN_HELM4") or P("/opt/kaapana-lab/bin/helm4")
     return os.environ.get("KAAPANA_LAB_STANDIN_HELM") or P("/opt/kaapana-lab/bin/helm")
 
 

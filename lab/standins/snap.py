@@ -106,9 +106,17 @@ CATALOG = {
         "confinement": "classic", "type": "app", "base": "core22",
         "description": ["Helm is the best way to find, share, and use software built for Kubernetes."],
         "commands": [], "services": {}, "services-off": [],
-        "tracks": ["latest"],
-        "channels": {"latest/%s" % r: {"version": "3.17.2", "revision": 492 + i, "released": "2025-03-14",
-                                       "size": 17000000} for i, r in enumerate(RISKS)},
+        # The snapcrafters helm snap: latest follows the newest major (Helm 4 since November 2025), track 3 keeps
+        # Helm 3 (snapcrafters/helm's branch "3" releases to 3/candidate and 3/stable), track 4 Helm 4. The versions
+        # are those of the real binaries the lab builds, which the stand-in links.
+        "tracks": ["latest", "4", "3"],
+        "channels": dict(
+            [("%s/%s" % (track, r), {"version": version, "revision": rev + i, "released": released,
+                                     "size": 17000000})
+             for track, version, rev, released in (("latest", "4.3.2", 640, "2026-11-12"),
+                                                   ("4", "4.3.2", 640, "2026-11-12"),
+                                                   ("3", "3.21.4", 620, "2026-09-09"))
+             for i, r in enumerate(RISKS)]),
     },
     "core20": {
         "summary": "Runtime environment based on Ubuntu 20.04",
@@ -434,11 +442,16 @@ def microk8s_standin():
     return "/usr/lib/kaapana-lab/standins/microk8s"
 
 
-def app_target(name, app):
+def helm_major(info):
+    """The Helm major of an installed helm snap, from its version."""
+    return int(str((info or {}).get("version") or "4").split(".")[0] or 4)
+
+
+def app_target(name, app, info=None):
     if name == "microk8s":
         return microk8s_standin()
     if name == "helm":
-        return helm_bin()
+        return helm_bin(helm_major(info))
     return None
 
 
@@ -485,12 +498,12 @@ def lay_out(name, info, previous_revision=None):
     _symlink(rev, P("/var/snap/%s/current" % name))
     for command in command_names(name):
         app = command.split(".", 1)[1] if "." in command else name
-        target = app_target(name, app)
+        target = app_target(name, app, info)
         if target:
             _symlink(target, P("/snap/bin/" + command))
     if name == "helm":
         os.makedirs(os.path.join(snap_dir, "bin"), exist_ok=True)
-        _symlink(helm_bin(), os.path.join(snap_dir, "bin", "helm"))
+        _symlink(helm_bin(helm_major(info)), os.path.join(snap_dir, "bin", "helm"))
 
 
 def remove_layout(name, state):

@@ -1009,3 +1009,25 @@ def test_add_node_on_an_unmarked_node_seeds_a_cluster(worker, node_factory, api)
     joiner.snap("install", "microk8s", "--classic")
     assert joiner.microk8s("join", "10.89.0.3:25000/%s" % TOKEN, "--worker").returncode == 0
     assert api.get("Node", "joiner")["metadata"]["labels"]["kaapana.lab/standin-cluster"] == "worker1"
+
+
+def test_snap_helm_channel_picks_the_helm_major(node_factory, tmp_path):
+    """latest/* and 4/* are Helm 4, 3/* Helm 3 (as the real store); /snap/bin/helm follows a refresh across majors."""
+    helm3, helm4 = tmp_path / "helm3-binary", tmp_path / "helm4-binary"
+    for path in (helm3, helm4):
+        path.write_text("#!/bin/sh\n")
+    node = node_factory("main", "10.89.0.2", primary=True)
+    env = {"KAAPANA_LAB_STANDIN_HELM": str(helm3), "KAAPANA_LAB_STANDIN_HELM4": str(helm4)}
+    link = node.root / "snap" / "bin" / "helm"
+    proc = node.snap("install", "helm", "--classic", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert os.path.realpath(link) == str(helm4)
+    assert re.search(r"^helm +4\.3\.2 +640 +latest/stable ", node.snap("list", "helm").stdout, re.M)
+    proc = node.snap("refresh", "helm", "--channel=3/stable", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert os.path.realpath(link) == str(helm3)
+    assert "3/stable" in node.snap("list", "helm").stdout
+    proc = node.snap("refresh", "helm", "--channel=4/stable", env=env)
+    assert os.path.realpath(link) == str(helm4)
+    info = node.snap("info", "helm").stdout
+    assert re.search(r"^  3/stable: +3\.21\.4 ", info, re.M) and re.search(r"^  4/stable: +4\.3\.2 ", info, re.M)
