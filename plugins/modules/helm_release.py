@@ -106,7 +106,7 @@ options:
     description:
       - Wait for the resources to become ready on install, upgrade, rollback and uninstall.
       - Helm 3 gets C(--wait) (its readiness checks of pods, PVCs, services and workloads). Helm 4 gets
-        C(--wait=watcher), what a bare C(--wait) means there: it waits until the resources report ready in their
+        C(--wait=watcher), what a bare C(--wait) means there; it waits until the resources report ready in their
         status (kstatus), which also covers custom resources and differs from Helm 3 in corner cases.
     type: bool
     default: false
