@@ -29,7 +29,8 @@ description:
     digest over the chart's templates, files and C(values.schema.json) (exactly what helm stores in the release),
     the chart's default values when it has no dependencies, and the fully merged user values (O(values_files),
     then O(values)) against the release's user-supplied values. C(helm upgrade) runs only on a real difference.
-    A no-op run therefore makes two helm calls for a remote chart (C(get all), C(pull)) and one for a local chart.
+    A no-op run therefore makes two helm calls for a remote chart (C(get all), C(pull)) and one for a local chart,
+    after the C(helm version) every run starts with.
   - The content digest covers the parent chart only, because helm does not store the content of subcharts in the
     release; a changed subchart is detected through the version it has in C(Chart.yaml) or the parent chart's
     version. Re-pushing a different chart under the same OCI tag is detected when its templates or files changed.
