@@ -16,17 +16,25 @@ from ansible_collections.kaapana.platform.plugins.module_utils.helm_output impor
     RELEASE_TEMPLATE,
     RELEASE_TEMPLATE_NO_MANIFEST,
 )
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_version import (
+    VERSION_ARGS,
+    check_version,
+    list_all_states_flags,
+    parse_version,
+    rollback_on_failure_flags,
+    server_side_flags,
+    wait_flags,
+)
 
 
 # --------------------------------------------------------------------------------------
-# Command building (pure: every function returns an argv list without the helm binary)
+# Command building (pure: every function returns an argv list without the helm binary). Commands whose flags
+# differ between Helm 3 and Helm 4 take the major (``major``) and get those flags from helm_version.
 # --------------------------------------------------------------------------------------
 
 
-def _timeout_flags(wait=False, timeout=None):
-    args = []
-    if wait:
-        args.append("--wait")
+def _timeout_flags(major, wait=False, timeout=None):
+    args = wait_flags(major, wait)
     if timeout:
         args.extend(["--timeout", timeout])
     return args
@@ -44,8 +52,13 @@ def cmd_history(name, namespace):
     return ["history", name, "--namespace", namespace, "--output", "json"]
 
 
-def cmd_list(namespace=None, name_filter=None):
-    args = ["list", "--all", "--max", "0", "--time-format", LIST_TIME_FORMAT, "--output", "json"]
+def cmd_version():
+    return list(VERSION_ARGS)
+
+
+def cmd_list(namespace=None, name_filter=None, major=None):
+    """Releases in every state (each state flag named: Helm 4 has no --all), all of them (--max 0)."""
+    args = ["list"] + list_all_states_flags(major) + ["--max", "0", "--time-format", LIST_TIME_FORMAT, "--output", "json"]
     if namespace:
         args.extend(["--namespace", namespace])
     else:
@@ -79,13 +92,13 @@ def cmd_registry_login(host, username, plain_http=False):
 
 
 def cmd_install(name, chart_path, namespace, values_file, create_namespace=False, wait=False, timeout=None,
-                atomic=False, no_hooks=False, replace=False):
+                atomic=False, no_hooks=False, replace=False, server_side="auto", major=None):
     args = ["install", name, chart_path, "--namespace", namespace, "--values", values_file, "--output", "json"]
     if create_namespace:
         args.append("--create-namespace")
-    args.extend(_timeout_flags(wait, timeout))
-    if atomic:
-        args.append("--atomic")
+    args.extend(_timeout_flags(major, wait, timeout))
+    args.extend(rollback_on_failure_flags(major, atomic))
+    args.extend(server_side_flags(major, server_side, "install"))
     if no_hooks:
         args.append("--no-hooks")
     if replace:
@@ -93,21 +106,22 @@ def cmd_install(name, chart_path, namespace, values_file, create_namespace=False
     return args
 
 
-def cmd_upgrade(name, chart_path, namespace, values_file, wait=False, timeout=None, atomic=False, no_hooks=False):
+def cmd_upgrade(name, chart_path, namespace, values_file, wait=False, timeout=None, atomic=False, no_hooks=False,
+                server_side="auto", major=None):
     # --reset-values: the release gets exactly the merged values file, also when it is empty.
     args = ["upgrade", name, chart_path, "--namespace", namespace, "--values", values_file, "--reset-values",
             "--output", "json"]
-    args.extend(_timeout_flags(wait, timeout))
-    if atomic:
-        args.append("--atomic")
+    args.extend(_timeout_flags(major, wait, timeout))
+    args.extend(rollback_on_failure_flags(major, atomic))
+    args.extend(server_side_flags(major, server_side, "upgrade"))
     if no_hooks:
         args.append("--no-hooks")
     return args
 
 
-def cmd_uninstall(name, namespace, wait=False, timeout=None, no_hooks=False, keep_history=False):
+def cmd_uninstall(name, namespace, wait=False, timeout=None, no_hooks=False, keep_history=False, major=None):
     args = ["uninstall", name, "--namespace", namespace]
-    args.extend(_timeout_flags(wait, timeout))
+    args.extend(_timeout_flags(major, wait, timeout))
     if no_hooks:
         args.append("--no-hooks")
     if keep_history:
@@ -115,9 +129,10 @@ def cmd_uninstall(name, namespace, wait=False, timeout=None, no_hooks=False, kee
     return args
 
 
-def cmd_rollback(name, namespace, revision, wait=False, timeout=None, no_hooks=False):
+def cmd_rollback(name, namespace, revision, wait=False, timeout=None, no_hooks=False, server_side="auto", major=None):
     args = ["rollback", name, str(revision), "--namespace", namespace]
-    args.extend(_timeout_flags(wait, timeout))
+    args.extend(_timeout_flags(major, wait, timeout))
+    args.extend(server_side_flags(major, server_side, "rollback"))
     if no_hooks:
         args.append("--no-hooks")
     return args
@@ -136,23 +151,52 @@ def cmd_template(name, chart_path, namespace, values_file, is_upgrade=False):
 
 
 class HelmRunner:
-    """Runs helm through module.run_command, records every command (masked)."""
+    """Runs helm through module.run_command, records every command (masked). ``version`` and ``major`` of the
+    binary are read once, by the first detect_version() (or the first read of ``major``)."""
 
     def __init__(self, module, binary="helm", kubeconfig=None, context=None, secrets=()):
         self.module = module
         self.secrets = [s for s in secrets if s]
         self.commands = []
         if os.sep in binary:
+            if not os.access(binary, os.X_OK):
+                raise HelmError("helm_binary %s does not exist or is not executable" % binary)
             self.binary = binary
         else:
             self.binary = module.get_bin_path(binary, required=False)
             if not self.binary:
-                raise HelmError("helm_binary %r not found in PATH: install helm 3 or set helm_binary" % binary)
+                raise HelmError("helm_binary %r not found in PATH: install helm (3.13 or newer, or 4) or set helm_binary"
+                                % binary)
+        self._version = None
         self.environ = {}
         if kubeconfig:
             self.environ["KUBECONFIG"] = kubeconfig
         if context:
             self.environ["HELM_KUBECONTEXT"] = context
+
+    def detect_version(self):
+        """Run ``helm version`` once; returns (version, major) or raises HelmError for an unsupported helm."""
+        if self._version is None:
+            rc, out, err = self.run(cmd_version())
+            if rc != 0:
+                raise HelmError("cannot run helm_binary %s (helm version failed with rc %s: %s)"
+                                % (self.binary, rc, (err or out or "").strip()[:300]))
+            self._version = check_version(parse_version(out), self.binary, out)
+        return self._version
+
+    def version_info(self):
+        """``helm_version`` and ``helm_major`` for a module result, once the version was read (else empty)."""
+        if self._version is None:
+            return {}
+        return {"helm_version": self._version[0], "helm_major": self._version[1]}
+
+    @property
+    def version(self):
+        return self.detect_version()[0]
+
+    @property
+    def major(self):
+        return self.detect_version()[1]
 
     def add_secret(self, secret):
         if secret and secret not in self.secrets:

@@ -185,6 +185,14 @@ def classify_error(stderr, stage, chart_ref=None, chart_version=None, host=None,
     if re.search(r"is forbidden: user", low):
         return ("Kubernetes denied the request (%s): the credentials in kubeconfig/context lack the permission"
                 % detail)
-    if "cannot re-use a name that is still in use" in low:
+    # Helm 3: "cannot re-use a name ...", Helm 4: "release name check failed: cannot reuse a name ..."
+    if re.search(r"cannot re-?use a name that is still in use", low):
         return "release name is still in use (%s): choose another name or uninstall the old release" % detail
+    if "has no deployed releases" in low:
+        return ("the release has no deployed revision to upgrade (%s): uninstall it, or install it again" % detail)
+    # Helm 4 applies server-side; the API server refuses fields another field manager owns (the Kubernetes wording
+    # "Apply failed with N conflict(s): conflict with \"kubectl\" ...").
+    if re.search(r"apply failed with [0-9]+ conflicts?", low):
+        return ("server-side apply conflicts with changes another field manager made (%s): set server_side: false "
+                "to apply client-side, or undo those changes" % detail)
     return "helm %s failed: %s" % (stage, detail)

@@ -3,7 +3,8 @@
 # Copyright: contributors to kaapana.platform
 """The release manager of kaapana.platform.helm_release and helm_release_info: desired-vs-deployed comparison,
 the state=present/absent and recovery decisions, ReleaseManager (the orchestration on top of a HelmRunner) and
-list_releases. Only the Helm 3 CLI is used; no Helm plugin is needed."""
+list_releases. The helm CLI (3.13+ or 4) is used, with the flags of its major (helm_version); no Helm plugin is
+needed."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -60,6 +61,7 @@ from ansible_collections.kaapana.platform.plugins.module_utils.helm_values impor
     pick_values,
     values_to_text,
 )
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_version import server_side_flags
 
 
 # --------------------------------------------------------------------------------------
@@ -306,19 +308,19 @@ class ReleaseManager:
         return diff
 
     def _opts(self):
-        return dict(wait=self.p.get("wait"), timeout=self.timeout, no_hooks=self.p.get("no_hooks"))
+        return dict(wait=self.p.get("wait"), timeout=self.timeout, no_hooks=self.p.get("no_hooks"), major=self.runner.major)
 
     def install(self, chart, values, replace=False):
         argv = cmd_install(self.p["name"], chart["path"], self.p["namespace"], self.values_file(values),
                            create_namespace=self.p.get("create_namespace"), atomic=self.p.get("atomic"),
-                           replace=replace, **self._opts())
+                           replace=replace, server_side=self.p.get("server_side"), **self._opts())
         rc, out, err = self.runner.run(argv)
         self._fail_on(rc, err, "install")
         return parse_release(out)
 
     def upgrade(self, chart, values):
         argv = cmd_upgrade(self.p["name"], chart["path"], self.p["namespace"], self.values_file(values),
-                           atomic=self.p.get("atomic"), **self._opts())
+                           atomic=self.p.get("atomic"), server_side=self.p.get("server_side"), **self._opts())
         rc, out, err = self.runner.run(argv)
         self._fail_on(rc, err, "upgrade")
         return parse_release(out)
@@ -334,7 +336,8 @@ class ReleaseManager:
         self._fail_on(rc, err, "uninstall")
 
     def rollback(self, revision):
-        rc, _out, err = self.runner.run(cmd_rollback(self.p["name"], self.p["namespace"], revision, **self._opts()))
+        rc, _out, err = self.runner.run(cmd_rollback(self.p["name"], self.p["namespace"], revision,
+                                                     server_side=self.p.get("server_side"), **self._opts()))
         self._fail_on(rc, err, "rollback")
 
     def history(self):
@@ -352,10 +355,13 @@ class ReleaseManager:
             if err:
                 raise HelmError(err)
         if self.p.get("state", "present") == "absent":
+            self.runner.detect_version()
             return self.ensure_absent()
         values = self.desired_values()
         if not self.p.get("chart_ref"):
             raise HelmError("chart_ref is required when state=present")
+        # The major decides the flags; an unsupported helm (or server_side=true on Helm 3) fails before any change.
+        server_side_flags(self.runner.major, self.p.get("server_side"), "upgrade")
         return self.ensure_present(values)
 
     def result(self, changed, release, **extra):
@@ -486,7 +492,7 @@ def list_releases(runner, namespaces=None, name_filter=None, states=None, value_
             err = validate_namespace(namespace)
             if err:
                 raise HelmError("namespaces: " + err)
-        rc, out, err = runner.run(cmd_list(namespace, name_filter))
+        rc, out, err = runner.run(cmd_list(namespace, name_filter, major=runner.major))
         if rc != 0:
             raise HelmError(classify_error(err, "list"))
         releases.extend(parse_list(out))

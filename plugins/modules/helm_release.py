@@ -15,8 +15,11 @@ version_added: 0.1.0
 author:
   - kaapana.platform maintainers (@kaapana)
 description:
-  - Manages one Helm release with the Helm 3 CLI, from an OCI registry (V(oci://...)), a chart repository, an
-    http(s) URL or a local chart directory or C(.tgz) on the host the module runs on.
+  - Manages one Helm release with the helm CLI (Helm 3.13 or newer, or Helm 4), from an OCI registry (V(oci://...)), a
+    chart repository, an http(s) URL or a local chart directory or C(.tgz) on the host the module runs on.
+  - B(Helm 3 and Helm 4.) The module reads the version of O(helm_binary) once per run (C(helm version)), returns it
+    (RV(helm_version), RV(helm_major)) and uses the flags of that major; see the notes of the options O(wait),
+    O(atomic) and O(server_side), and the C(helm_common) notes, for what differs.
   - B(Idempotency without helm-diff.) The module reads the newest revision of the release with one
     C(helm get all --template) call (status, revision, chart metadata, the user-supplied values, the chart content
     helm stored and the rendered manifest; C(helm status -o json) leaves the chart out and C(helm get values) would
@@ -26,7 +29,8 @@ description:
     digest over the chart's templates, files and C(values.schema.json) (exactly what helm stores in the release),
     the chart's default values when it has no dependencies, and the fully merged user values (O(values_files),
     then O(values)) against the release's user-supplied values. C(helm upgrade) runs only on a real difference.
-    A no-op run therefore makes two helm calls for a remote chart (C(get all), C(pull)) and one for a local chart.
+    A no-op run therefore makes two helm calls for a remote chart (C(get all), C(pull)) and one for a local chart,
+    after the C(helm version) every run starts with.
   - The content digest covers the parent chart only, because helm does not store the content of subcharts in the
     release; a changed subchart is detected through the version it has in C(Chart.yaml) or the parent chart's
     version. Re-pushing a different chart under the same OCI tag is detected when its templates or files changed.
@@ -101,7 +105,10 @@ options:
     default: false
   wait:
     description:
-      - Wait for the resources to become ready on install, upgrade, rollback and uninstall (C(--wait)).
+      - Wait for the resources to become ready on install, upgrade, rollback and uninstall.
+      - Helm 3 gets C(--wait) (its readiness checks of pods, PVCs, services and workloads). Helm 4 gets
+        C(--wait=watcher), what a bare C(--wait) means there; it waits until the resources report ready in their
+        status (kstatus), which also covers custom resources and differs from Helm 3 in corner cases.
     type: bool
     default: false
   timeout:
@@ -111,10 +118,25 @@ options:
     type: str
   atomic:
     description:
-      - Roll back a failed install or upgrade (C(--atomic), implies waiting), and roll a C(failed) release back to
-        its last deployed revision before upgrading it.
+      - Roll back a failed install or upgrade (implies waiting), and roll a C(failed) release back to its last
+        deployed revision before upgrading it.
+      - Helm 3 gets C(--atomic), Helm 4 its new name C(--rollback-on-failure).
     type: bool
     default: false
+  server_side:
+    description:
+      - How Helm 4 applies the resources on install, upgrade and rollback (C(--server-side)).
+      - V(auto) passes nothing, so helm decides. Helm 4 installs a new release with server-side apply and upgrades
+        or rolls back a release the way it was applied before, so a release first installed by Helm 3 (client-side)
+        stays client-side, and one installed by Helm 4 stays server-side. A release installed again after an
+        uninstall is a new release, applied server-side.
+      - V(true) or V(false) forces server-side or client-side apply (C(--server-side=true|false)). With server-side
+        apply the API server refuses changes to fields another field manager (for example C(kubectl edit)) owns; the
+        module then fails saying so.
+      - Helm 3 always applies client-side; V(false) and V(auto) are accepted with it, V(true) fails.
+    type: str
+    choices: [auto, "true", "false"]
+    default: auto
   no_hooks:
     description:
       - Do not run chart hooks on install, upgrade, rollback and uninstall (C(--no-hooks)).
@@ -297,12 +319,23 @@ oci_digest:
   returned: when the chart came from an OCI registry
   type: str
   sample: sha256:0a4b1f4e9e5a3c2d1b0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b
+helm_version:
+  description: The version of O(helm_binary), as C(helm version) prints it.
+  returned: when the helm version was read (always, except when the options are invalid)
+  type: str
+  sample: v4.3.2
+helm_major:
+  description: The major version of O(helm_binary) (3 or 4), which decided the flags.
+  returned: when the helm version was read (always, except when the options are invalid)
+  type: int
+  sample: 4
 commands:
   description: Every helm command that ran, in order, with secrets masked.
   returned: always
   type: list
   elements: str
   sample:
+    - helm version --template {{.Version}}
     - helm get all kaapana-admin-chart --namespace default --template '<release-template>'
     - helm pull oci://registry.example.org:5000/kaapana/kaapana-admin-chart --destination /tmp/x --version 0.6.0 --plain-http
 """
@@ -332,6 +365,7 @@ def argument_spec():
         wait=dict(type="bool", default=False),
         timeout=dict(type="str"),
         atomic=dict(type="bool", default=False),
+        server_side=dict(type="str", default="auto", choices=["auto", "true", "false"]),
         no_hooks=dict(type="bool", default=False),
         keep_history=dict(type="bool", default=False),
         plain_http=dict(type="bool", default=False),
@@ -371,11 +405,13 @@ def main():
                                  diff_mode=module._diff)
         result = manager.run()
     except HelmError as exc:
-        module.fail_json(msg=exc.msg, commands=runner.commands if runner else [], **exc.extra)
+        module.fail_json(msg=exc.msg, commands=runner.commands if runner else [],
+                         **dict(runner.version_info() if runner else {}, **exc.extra))
 
     for warning in manager.warnings:
         module.warn(warning)
     result["commands"] = runner.commands
+    result.update(runner.version_info())
     module.exit_json(**result)
 
 

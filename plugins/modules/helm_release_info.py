@@ -16,10 +16,13 @@ author:
   - kaapana.platform maintainers (@kaapana)
 description:
   - Lists Helm releases in every state helm knows (V(deployed), V(failed), V(pending-install), V(pending-upgrade),
-    V(pending-rollback), V(uninstalling), V(uninstalled), V(superseded)) with C(helm list --all -o json), across
+    V(pending-rollback), V(uninstalling), V(uninstalled), V(superseded)) with C(helm list -o json), across
     the given namespaces or all of them, filtered by a name regex and by states, newest first.
   - One helm call per namespace in O(namespaces), or a single call across all namespaces.
   - Helm lists the newest revision of each release.
+  - Works with Helm 3.13 or newer and Helm 4; the version of O(helm_binary) is read once per run and returned
+    (RV(helm_version), RV(helm_major)). Helm 4 has no C(helm list --all), so the module names every state flag
+    (C(--deployed --failed --pending --superseded --uninstalled --uninstalling)), which both majors read the same way.
 options:
   namespaces:
     description:
@@ -131,13 +134,25 @@ releases:
       returned: when O(value_keys) is not empty
       type: dict
       sample: {"global.release_name": "kaapana-admin-chart", "global.instance_uid": ""}
+helm_version:
+  description: The version of O(helm_binary), as C(helm version) prints it.
+  returned: when the helm version was read (always, except when the options are invalid)
+  type: str
+  sample: v4.3.2
+helm_major:
+  description: The major version of O(helm_binary) (3 or 4).
+  returned: when the helm version was read (always, except when the options are invalid)
+  type: int
+  sample: 4
 commands:
   description: The helm commands that ran.
   returned: always
   type: list
   elements: str
   sample:
-    - helm list --all --max 0 --time-format 2006-01-02T15:04:05.000000Z07:00 --output json --all-namespaces
+    - helm version --template {{.Version}}
+    - helm list --deployed --failed --pending --superseded --uninstalled --uninstalling --max 0 --time-format
+      2006-01-02T15:04:05.000000Z07:00 --output json --all-namespaces
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -169,8 +184,9 @@ def main():
         releases = list_releases(runner, namespaces=module.params["namespaces"], name_filter=module.params.get("name"),
                                  states=module.params["states"], value_keys=module.params["value_keys"])
     except HelmError as exc:
-        module.fail_json(msg=exc.msg, commands=runner.commands if runner else [], **exc.extra)
-    module.exit_json(changed=False, releases=releases, commands=runner.commands)
+        module.fail_json(msg=exc.msg, commands=runner.commands if runner else [],
+                         **dict(runner.version_info() if runner else {}, **exc.extra))
+    module.exit_json(changed=False, releases=releases, commands=runner.commands, **runner.version_info())
 
 
 if __name__ == "__main__":

@@ -109,3 +109,23 @@ def release_template(text):
 
 # Captured helm output (helm v3.21.4, lab).
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+
+
+# Both helm majors, as pytest params whose ids show the major ([helm3], [helm4]). Each major's directory holds what
+# the real binary printed (helm v3.21.4 and v4.3.2), captured by fixtures/capture_helm.py.
+MAJORS = (3, 4)
+
+
+def major_params():
+    import pytest
+    return [pytest.param(major, id="helm%d" % major) for major in MAJORS]
+
+
+def real_output(major, name):
+    """The captured output ``name`` of the real helm of ``major``."""
+    with open(os.path.join(FIXTURES, "helm%d" % major, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def real_version(major):
+    return real_output(major, "version.txt")

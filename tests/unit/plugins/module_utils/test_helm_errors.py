@@ -10,6 +10,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.kaapana.platform.plugins.module_utils import helm_errors
+from tests.unit.plugins.module_utils.helm_fixtures import major_params, real_output
 
 
 def test_mask_command_and_text():
@@ -80,3 +81,41 @@ def test_retry_delays_double_and_cap():
     assert helm_errors.retry_delays(3) == [2, 4, 8]
     assert helm_errors.retry_delays(6) == [2, 4, 8, 16, 30, 30]
     assert helm_errors.retry_delays(None) == []
+
+
+@pytest.mark.parametrize("major", major_params())
+@pytest.mark.parametrize("name,stage,needle", [
+    ("err_name_in_use.txt", "install", "release name is still in use"),
+    ("err_no_deployed.txt", "upgrade", "no deployed revision"),
+    ("err_pending.txt", "upgrade", "another helm operation is in progress"),
+])
+def test_real_helm_errors_are_classified(major, name, stage, needle):
+    """stderr of the real helm 3 and helm 4 (Helm 4 says "cannot reuse a name", Helm 3 "cannot re-use a name")."""
+    stderr = real_output(major, name)
+    msg = helm_errors.classify_error(stderr, stage)
+    assert needle in msg and "level=ERROR" not in msg
+
+
+@pytest.mark.parametrize("major", major_params())
+@pytest.mark.parametrize("name", ["err_not_found.txt", "err_uninstall_not_found.txt"])
+def test_real_release_not_found(major, name):
+    assert helm_errors.is_release_not_found(real_output(major, name))
+
+
+@pytest.mark.parametrize("stderr,needle", [
+    pytest.param("Error: Kubernetes cluster unreachable: Get \"https://10.89.0.1:6443/version\": dial tcp: connect: "
+                 "connection refused", "Kubernetes is unreachable", id="helm3-unreachable"),
+    pytest.param("Error: kubernetes cluster unreachable: Get \"https://10.89.0.1:6443/version\": dial tcp: connect: "
+                 "connection refused", "Kubernetes is unreachable", id="helm4-unreachable"),
+    # Helm 4's watcher (pkg/kube/statuswait.go) joins one line per resource with the context's error
+    pytest.param("Error: INSTALLATION FAILED: resource Deployment/ns1/web not ready. status: InProgress, message: "
+                 "Available: 0/1\ncontext deadline exceeded\n", "timed out (INSTALLATION FAILED: resource "
+                 "Deployment/ns1/web not ready", id="helm4-watcher-timeout"),
+    pytest.param("Error: UPGRADE FAILED: release demo failed, and has been rolled back due to rollback-on-failure "
+                 "being set: context deadline exceeded", "helm upgrade timed out", id="helm4-rollback-on-failure"),
+    pytest.param("Error: UPGRADE FAILED: conflict occurred while applying object ns1/web apps/v1, Kind=Deployment: "
+                 "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using apps/v1: .spec.replicas",
+                 "set server_side: false", id="helm4-ssa-conflict"),
+])
+def test_helm4_wordings(stderr, needle):
+    assert needle in helm_errors.classify_error(stderr, "install" if "INSTALL" in stderr else "upgrade")

@@ -13,7 +13,13 @@ import os
 import pytest
 
 from ansible_collections.kaapana.platform.plugins.module_utils import helm_errors, helm_output
-from tests.unit.plugins.module_utils.helm_fixtures import FIXTURES, release_json, release_template
+from tests.unit.plugins.module_utils.helm_fixtures import (
+    FIXTURES,
+    major_params,
+    real_output,
+    release_json,
+    release_template,
+)
 
 
 @pytest.mark.parametrize("chart,expected", [
@@ -116,3 +122,60 @@ def test_parse_pull_digest():
     digest = "sha256:" + "a" * 64
     assert helm_output.parse_pull_digest("Pulled: h/c:1.0.0\nDigest: %s\n" % digest) == digest
     assert helm_output.parse_pull_digest("nothing") is None
+
+
+# ------------------------------------------------------------------------------------------------------------
+# What the real helm 3 and helm 4 print (fixtures/helm3, fixtures/helm4, captured by fixtures/capture_helm.py from
+# releases in helm's memory driver). The modules read the same fields from both majors.
+# ------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("major", major_params())
+def test_real_get_all_template(major):
+    rel = helm_output.parse_release_template(real_output(major, "get_all_template.txt"))
+    assert (rel["name"], rel["namespace"], rel["status"], rel["revision"]) == ("demo", "ns1", "deployed", 2)
+    assert (rel["chart"], rel["chart_version"], rel["app_version"]) == ("demo", "0.1.0", "1.0")
+    assert rel["config"] == helm_output.parse_values(real_output(major, "get_values.json"))
+    assert rel["config"]["unicode"] == u"\u00fc\u20ac\U0001f600" and rel["config"]["big"] == 10 ** 21
+    assert rel["chart_values"] == {"replicas": 1, "image": {"tag": "latest"}} and not rel["has_dependencies"]
+    assert helm_output.parse_helm_time(rel["updated"]).isoformat() == "2026-01-03T03:04:05.500000+00:00"
+    assert rel["manifest"].startswith("---\n# Source: demo/templates/cm.yaml")
+    assert rel["digest"].startswith("sha256:")
+
+
+def test_real_get_all_template_is_the_same_for_both_majors():
+    assert real_output(3, "get_all_template.txt") == real_output(4, "get_all_template.txt")
+
+
+@pytest.mark.parametrize("major", major_params())
+def test_real_list_history_values(major):
+    releases = helm_output.parse_list(real_output(major, "list.json"))
+    assert {r["name"]: r["status"] for r in releases} == {
+        "broken": "failed", "demo": "deployed", "gone": "uninstalled", "pend": "pending-upgrade",
+        "pinst": "pending-install"}
+    demo = [r for r in releases if r["name"] == "demo"][0]
+    assert demo == {"name": "demo", "namespace": "ns1", "revision": 2, "status": "deployed", "chart": "demo",
+                    "chart_version": "0.1.0", "app_version": "1.0", "updated": "2026-01-03T03:04:05.500000+00:00"}
+    assert helm_output.filter_and_sort_releases(releases)[0]["name"] == "demo"
+    history = helm_output.parse_history(real_output(major, "history.json"))
+    assert [(h["revision"], h["status"], h["chart"]) for h in history] == [
+        (1, "superseded", "demo-0.1.0"), (2, "deployed", "demo-0.1.0")]
+    assert helm_output.parse_values(real_output(major, "get_values_none.json")) == {}
+
+
+@pytest.mark.parametrize("major", major_params())
+@pytest.mark.parametrize("name,status,revision", [("install.json", "deployed", 1), ("upgrade.json", "deployed", 3)])
+def test_real_install_and_upgrade_json(major, name, status, revision):
+    """Helm 4 adds apply_method (ssa for a new release, csa kept for one Helm 3 installed), chart.modtime and
+    chart.schemamodtime, and leaves out the empty info.deleted; none of that changes the summary."""
+    text = real_output(major, name)
+    rel = helm_output.parse_release(text)
+    assert (rel["status"], rel["revision"], rel["chart"], rel["chart_version"]) == (status, revision, "demo", "0.1.0")
+    assert rel["config"] == {} and rel["manifest"].startswith("---\n# Source: demo/templates/cm.yaml")
+    raw = json.loads(text)
+    if major == 4:
+        assert raw["apply_method"] == ("ssa" if name == "install.json" else "csa")
+    else:
+        assert "apply_method" not in raw
+    # the digest of what helm stored equals the digest of the chart the template came from
+    template = real_output(major, "get_all_template.txt")
+    assert rel["digest"] == helm_output.parse_release_template(template)["digest"]

@@ -26,6 +26,9 @@ from tests.unit.plugins.module_utils.helm_fixtures import (
 GET = ["get", "all", "demo"]
 NOT_FOUND = (GET, 1, "", "Error: release: not found\n")
 SECRET = "Pa55-w0rd-that-must-not-leak"
+VERSION = "/usr/bin/helm version --template '{{.Version}}'"
+WAIT = {3: "--wait", 4: "--wait=watcher"}
+ATOMIC = {3: "--atomic", 4: "--rollback-on-failure"}
 
 
 def status(**kw):
@@ -73,7 +76,10 @@ def test_fresh_install(run_helm_module, chart):
     assert res["chart"] == "demo" and res["chart_version"] == "0.1.0" and res["app_version"] == "1.0"
     argv = helm.calls[1]["argv"]
     assert "--create-namespace" in argv and argv[argv.index("--timeout") + 1] == "120s"
-    assert len(res["commands"]) == 2 and res["recovered"] is None
+    assert not any(a.startswith(("--server-side", "--wait", "--atomic", "--rollback")) for a in argv)
+    # the version is read first, once, and returned
+    assert len(res["commands"]) == 3 and res["commands"][0] == VERSION and res["recovered"] is None
+    assert (res["helm_major"], res["helm_version"]) == {3: (3, "v3.21.4"), 4: (4, "v4.3.2")}[run_helm_module.major]
 
 
 def test_noop_is_one_call_for_a_local_chart(run_helm_module, chart):
@@ -81,7 +87,7 @@ def test_noop_is_one_call_for_a_local_chart(run_helm_module, chart):
     assert res["changed"] is False and res["changes"] == []
     assert len(helm.calls) == 1 and not any("upgrade" in c for c in res["commands"])
     # the long template is recorded as a placeholder
-    assert res["commands"] == ["/usr/bin/helm get all demo --namespace ns1 --template '<release-template>'"]
+    assert res["commands"] == [VERSION, "/usr/bin/helm get all demo --namespace ns1 --template '<release-template>'"]
 
 
 def test_value_change_upgrades_with_reset_values_and_diff(run_helm_module, chart):
@@ -174,7 +180,8 @@ def test_pending_upgrade_rolls_back_then_converges(run_helm_module, chart):
     assert res["recovered"] == "pending-upgrade: rolled back revision 3 to last deployed revision 2"
     assert res["revision"] == 5 and res["changed"] is True
     rollback = helm.calls[2]["argv"]
-    assert rollback[rollback.index("--timeout") + 1] == "2m" and "--wait" in rollback
+    assert rollback[rollback.index("--timeout") + 1] == "2m" and WAIT[run_helm_module.major] in rollback
+    assert WAIT[run_helm_module.major] in helm.calls[-1]["argv"]
 
 
 def test_pending_rollback_without_earlier_revision_reapplies_itself(run_helm_module, chart):
@@ -204,7 +211,8 @@ def test_failed_with_atomic_is_rolled_back_first(run_helm_module, chart):
         ok(["upgrade", "demo"], release_json(version=4, config={"a": 1})),
     ])
     assert res["recovered"] == "failed: rolled back revision 2 to last deployed revision 1"
-    assert "--atomic" in helm.calls[-1]["argv"]
+    assert ATOMIC[run_helm_module.major] in helm.calls[-1]["argv"]
+    assert ATOMIC[7 - run_helm_module.major] not in helm.calls[-1]["argv"]
 
 
 def test_check_mode_recovery_is_only_reported(run_helm_module, chart):
@@ -311,7 +319,7 @@ def test_oci_noop_logs_in_with_a_private_registry_config_of_this_run(run_helm_mo
         ok(["registry", "login", "10.89.0.1:5000"], "Login Succeeded\n"),
         (["pull", OCI], 0, _pull, ""),
     ])
-    assert res["changed"] is False and len(res["commands"]) == 3
+    assert res["changed"] is False and len(res["commands"]) == 4
     assert res["oci_digest"] == "sha256:" + "b" * 64
     private = helm.calls[1]["env"]["HELM_REGISTRY_CONFIG"]
     assert private != str(registry_config) and private == helm.calls[2]["env"]["HELM_REGISTRY_CONFIG"]
@@ -429,3 +437,35 @@ def test_content_change_at_same_version_is_detected(run_helm_module, tmp_path):
         status(), ok(["upgrade", "demo"], release_json(files=edited, version=2))], check_mode=False)
     assert res["changed"] is True and res["revision"] == 2
     assert helm_chart.load_chart(chart)["digest"] == res["chart_digest"]
+
+
+def test_server_side_reaches_helm4_only(run_helm_module, chart):
+    """server_side=false: Helm 4 gets --server-side=false on upgrade; Helm 3 applies client-side anyway."""
+    res, helm, _out = run_helm_module(helm_release.main, base_args(chart, values={"a": 2}, server_side=False), [
+        status(config={"a": 1}),
+        ok(["upgrade", "demo"], release_json(version=2, config={"a": 2})),
+    ])
+    assert res["changed"] is True
+    flags = [a for a in helm.calls[-1]["argv"] if a.startswith("--server-side")]
+    assert flags == {3: [], 4: ["--server-side=false"]}[run_helm_module.major]
+
+
+def test_server_side_true_fails_on_helm3_before_any_change(run_helm_module, chart):
+    script = [status(config={"a": 1}), ok(["upgrade", "demo"], release_json(version=2, config={"a": 2}))]
+    res, helm, _out = run_helm_module(helm_release.main, base_args(chart, values={"a": 2}, server_side="true"),
+                                      script if run_helm_module.major == 4 else [])
+    if run_helm_module.major == 3:
+        assert res["failed"] and "server_side=true needs Helm 4" in res["msg"] and helm.calls == []
+        assert res["helm_major"] == 3 and res["commands"] == [VERSION]
+    else:
+        assert res["changed"] is True and "--server-side=true" in helm.calls[-1]["argv"]
+
+
+@pytest.mark.parametrize("version,needle", [
+    ("v3.12.3", "is helm v3.12.3, too old"),
+    ("v2.17.0", "a major version this module does not support"),
+])
+def test_unsupported_helm_fails_naming_helm_binary(run_helm_module, chart, version, needle):
+    res, helm, _out = run_helm_module(helm_release.main, base_args(chart), [], version=version)
+    assert res["failed"] and "helm_binary /usr/bin/helm" in res["msg"] and needle in res["msg"]
+    assert res["commands"] == [VERSION] and helm.calls == []

@@ -12,6 +12,9 @@ import json
 from ansible_collections.kaapana.platform.plugins.modules import helm_release_info
 
 
+LIST = ["list", "--deployed", "--failed", "--pending", "--superseded", "--uninstalled", "--uninstalling"]
+
+
 def listing(*items):
     return json.dumps([{"name": n, "namespace": ns, "revision": str(rev), "updated": upd, "status": st,
                         "chart": chart, "app_version": "0.6.0"} for n, ns, rev, upd, st, chart in items])
@@ -28,8 +31,8 @@ DEFAULT = listing(
 
 def test_lists_namespaces_newest_first(run_helm_module):
     res, helm, _out = run_helm_module(helm_release_info.main, {"namespaces": ["admin", "default"], "name": "^(kaapana|code)"}, [
-        (["list", "--all"], 0, ADMIN, ""),
-        (["list", "--all"], 0, DEFAULT, ""),
+        (LIST, 0, ADMIN, ""),
+        (LIST, 0, DEFAULT, ""),
     ])
     assert res["changed"] is False
     assert [r["name"] for r in res["releases"]] == ["code-server-chart", "kaapana-platform-chart", "kaapana-admin-chart"]
@@ -39,12 +42,15 @@ def test_lists_namespaces_newest_first(run_helm_module):
                      "updated": "2026-01-01T10:05:00+00:00"}
     argv = helm.calls[0]["argv"]
     assert argv[argv.index("--namespace") + 1] == "admin" and argv[argv.index("--filter") + 1] == "^(kaapana|code)"
-    assert len(res["commands"]) == 2
+    # helm version once, then one list per namespace; Helm 4 has no --all, both majors get every state flag
+    assert len(res["commands"]) == 3 and res["commands"][0] == "/usr/bin/helm version --template '{{.Version}}'"
+    assert (res["helm_major"], res["helm_version"]) == {3: (3, "v3.21.4"), 4: (4, "v4.3.2")}[run_helm_module.major]
+    assert "--all" not in helm.calls[0]["argv"]
 
 
 def test_all_namespaces_and_states(run_helm_module):
     res, helm, _out = run_helm_module(helm_release_info.main, {"states": ["uninstalling", "pending-install"]}, [
-        (["list", "--all"], 0, ADMIN[:-1] + ", " + DEFAULT[1:], ""),
+        (LIST, 0, ADMIN[:-1] + ", " + DEFAULT[1:], ""),
     ])
     assert "--all-namespaces" in helm.calls[0]["argv"]
     assert [r["status"] for r in res["releases"]] == ["pending-install", "uninstalling"]
