@@ -605,7 +605,7 @@ def storage_script_interface(text):
     for line in text[start:].splitlines()[:20]:
         if line.strip().startswith("#"):
             continue
-        for kind, key, raw in re.findall(r"--(set-string|set)\s+([\w.-]+)=(\S*)", line):
+        for kind, key in re.findall(r"--(set-string|set)\s+([\w.-]+)=", line):
             interface[key] = kind
         if not line.rstrip().endswith("\\"):
             break
@@ -995,8 +995,8 @@ def _check_case(args, helm_binary, tree, provider, uid, overrides, facts, usage=
     row["admin"] = "%s/%s" % ("ok" if lint_ok else "FAIL", "%d obj" % objects if template_code == 0 else "FAIL")
 
     admin_refs = global_references(chart_dir)
-    other_refs = global_references(root, exclude=set(tree["charts"][n] for n in _closure(tree["charts"],
-                                                                                          PLATFORM_CHART)))
+    closure = _closure(tree["charts"], PLATFORM_CHART)
+    other_refs = global_references(root, exclude=set(tree["charts"][n] for n in closure))
     defaults = _chart_global_defaults(chart_dir)
     if usage and template_code == 0:
         _usage(helm, chart_dir, release, namespace, values, values_file, manifests, workdir, admin_refs, other_refs)
@@ -1031,7 +1031,7 @@ def _check_case(args, helm_binary, tree, provider, uid, overrides, facts, usage=
     row["replica"] = "passed" if "replica_count" in g else "not passed"
 
     replica_count = plan["replica_count"]
-    storage_values_file, storage_release_ok = None, True
+    storage_values_file = None
     if storage_dir:
         svalues, source = storage_values(plan, values)
         storage_hidden = hidden
@@ -1215,14 +1215,14 @@ def _server(helm, chart_dir, release, namespace, values_file, kubeconfig, workdi
         missing_all.update(missing)
         dropped.update(tuple(k.split(" ", 1)) for k in shipped + missing)
     else:
-        failures.append("%s still fails after leaving out %s" % (what, ", ".join(sorted(" ".join(k)
-                                                                                         for k in dropped))))
+        left_out = ", ".join(sorted(" ".join(k) for k in dropped))
+        failures.append("%s still fails after leaving out %s" % (what, left_out))
         return "FAIL"
     if not dropped:
         say("%s: ok" % what)
         return "ok"
-    say("%s: ok without the objects the cluster cannot take (%s)" % (what, ", ".join(sorted(" ".join(k)
-                                                                                             for k in dropped))))
+    left_out = ", ".join(sorted(" ".join(k) for k in dropped))
+    say("%s: ok without the objects the cluster cannot take (%s)" % (what, left_out))
     if shipped_all:
         notes.append("%s: %s: CRDs the chart ships in crds/, which Helm installs only in a real install, not in a "
                      "dry run" % (label, ", ".join(sorted(shipped_all))))

@@ -429,3 +429,39 @@ def test_matrix_excludes_a_single_storage_choice(capsys):
         rcc._parse(["--kaapana-repo", "x", "--matrix", "--storage", "longhorn"])
     args = rcc._parse(["--kaapana-repo", "x", "--rev", "a", "--rev", "b", "--matrix"])
     assert args.rev == ["a", "b"] and args.matrix
+
+
+FAKE_HELM = '''#!%s
+"""A helm stand-in: `template` prints a StorageClass and a Service; an install/upgrade without --post-renderer fails
+because the StorageClass belongs to another release; with one it passes."""
+import sys
+args = sys.argv[1:]
+if args[0] == "template":
+    print("apiVersion: storage.k8s.io/v1\\nkind: StorageClass\\nmetadata: {name: sc}\\nprovisioner: p\\n---\\n"
+          "apiVersion: v1\\nkind: Service\\nmetadata: {name: s}")
+    sys.exit(0)
+assert "--dry-run=server" in args
+if "--post-renderer" not in args:
+    sys.stderr.write('Error: UPGRADE FAILED: Unable to continue with update: StorageClass "sc" in namespace "" exists '
+                     'and cannot be imported into the current release: invalid ownership metadata; annotation '
+                     'validation error: key "meta.helm.sh/release-name" must equal "kaapana-storageclass": current '
+                     'value is "kaapana-admin-chart"')
+    sys.exit(1)
+sys.exit(0)
+'''
+
+
+def test_server_dry_run_leaves_out_objects_another_release_owns(tmp_path, capsys):
+    fake = tmp_path / "helm"
+    fake.write_text(FAKE_HELM % sys.executable)
+    fake.chmod(0o755)
+    (tmp_path / "chart").mkdir()
+    failures, notes = [], []
+    cell = rcc._server(rcc.Helm(str(fake), []), str(tmp_path / "chart"), "kaapana-storageclass", "kaapana-system",
+                       str(tmp_path / "v.yaml"), "kubeconfig", str(tmp_path), failures, notes, upgrade=True,
+                       label="storage chart")
+    assert cell == "ok*" and failures == []
+    assert notes == ["storage chart: StorageClass sc exists already, owned by the release kaapana-admin-chart: a real "
+                     "install fails until it is removed or the other release is"]
+    assert "helm upgrade --install --dry-run=server (storage chart): ok without the objects the cluster cannot take " \
+           "(storage.k8s.io/v1 StorageClass)" in capsys.readouterr().out
