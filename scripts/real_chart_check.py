@@ -1182,7 +1182,8 @@ def _server(helm, chart_dir, release, namespace, values_file, kubeconfig, workdi
     """helm install (upgrade=True: upgrade --install, as kaapanactl.sh installs the storage chart) --dry-run=server;
     objects the cluster cannot map (the chart's own CRDs, API versions the cluster does not serve) and objects that
     exist already, owned by another release or by nobody, are reported and left out of a repeated dry run, which
-    then checks the rest. Returns the summary cell: ok, ok* (with objects left out), FAIL or skipped."""
+    then checks the rest; an existing release whose immutable fields would change (StorageClass parameters) is
+    reported as a conflict. Returns the summary cell: ok, ok* (with objects left out), conflict, FAIL or skipped."""
     base = (["upgrade", "--install"] if upgrade else ["install"]) + [
         release, chart_dir, "-n", namespace, "--create-namespace", "--dry-run=server", "--values", values_file,
         "--kubeconfig", kubeconfig]
@@ -1200,6 +1201,12 @@ def _server(helm, chart_dir, release, namespace, values_file, kubeconfig, workdi
                          % (label, release, namespace))
             say("%s: skipped (the release exists)" % what)
             return "skipped"
+        if "updates to parameters are forbidden" in err or "field is immutable" in err:
+            notes.append("%s: the release %s exists in %s with other values that Kubernetes cannot change in place "
+                         "(a StorageClass's parameters are immutable; for the storage chart: another INSTANCE_UID's "
+                         "data directories on this cluster): %s" % (label, release, namespace, _short(err, 400)))
+            say("%s: CONFLICT with the existing release" % what)
+            return "conflict"
         owned = ownership_conflicts(err)
         if owned:
             owned_all.extend(owned)

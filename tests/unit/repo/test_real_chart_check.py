@@ -465,3 +465,18 @@ def test_server_dry_run_leaves_out_objects_another_release_owns(tmp_path, capsys
                      "install fails until it is removed or the other release is"]
     assert "helm upgrade --install --dry-run=server (storage chart): ok without the objects the cluster cannot take " \
            "(storage.k8s.io/v1 StorageClass)" in capsys.readouterr().out
+
+
+def test_server_dry_run_reports_immutable_storage_class_parameters_as_a_conflict(tmp_path, capsys):
+    fake = tmp_path / "helm"
+    fake.write_text("#!/bin/sh\necho 'Error: UPGRADE FAILED: cannot patch \"kaapana-hostpath-fast-data-dir\" with kind "
+                    "StorageClass: StorageClass.storage.k8s.io \"kaapana-hostpath-fast-data-dir\" is invalid: "
+                    "parameters: Forbidden: updates to parameters are forbidden.' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    failures, notes = [], []
+    cell = rcc._server(rcc.Helm(str(fake), []), str(tmp_path), "kaapana-storageclass", "kaapana-system",
+                       str(tmp_path / "v.yaml"), "kubeconfig", str(tmp_path), failures, notes, upgrade=True,
+                       label="storage chart")
+    assert cell == "conflict" and failures == []
+    assert "another INSTANCE_UID's data directories" in notes[0]
+    assert "CONFLICT with the existing release" in capsys.readouterr().out
