@@ -663,6 +663,23 @@ def storage_class_problems(values, classes, replica_count):
     return problems
 
 
+def storage_class_changes(deployed, rendered):
+    """What an upgrade would change in StorageClasses that Kubernetes cannot update in place (provisioner,
+    parameters; allowedTopologies as recorded by storage_classes()): [text], for classes in both."""
+    changes = []
+    for name in sorted(set(deployed) & set(rendered)):
+        old, new = deployed[name], rendered[name]
+        if old["provisioner"] != new["provisioner"]:
+            changes.append("%s: provisioner %s -> %s" % (name, old["provisioner"], new["provisioner"]))
+        for key in sorted(set(old["parameters"]) | set(new["parameters"])):
+            a, b = old["parameters"].get(key), new["parameters"].get(key)
+            if str(a) != str(b):
+                changes.append("%s: %s %r -> %r" % (name, key, a, b))
+        if old["topology"] != new["topology"]:
+            changes.append("%s: allowed hosts %s -> %s" % (name, old["topology"], new["topology"]))
+    return changes
+
+
 def cases(revs, matrix=False, storage=None, instance_uid=None):
     """[(rev, storage provider or None, instance uid or None)]: every revision with the matrix (hostpath and
     longhorn, each without and with an INSTANCE_UID) or with the one given (None: the inventory's)."""
@@ -731,6 +748,8 @@ def chart_crd_kinds(chart_dir):
 def classify_server_error(stderr, crd_kinds):
     """(shipped, missing_apis, other): kinds whose CRD the chart ships (not installed in a dry run), kinds of API
     versions the cluster does not serve, and the rest of the error (empty when fully explained)."""
+    # Helm 4 logs warnings (level=WARN msg="This chart ... contains CRDs ...") before the error.
+    stderr = "\n".join(line for line in stderr.splitlines() if not re.match(r"level=(WARN|INFO|DEBUG)\b", line))
     shipped, missing = [], []
     for kind, version in MAPPING_RE.findall(stderr):
         group = version.split("/")[0] if "/" in version else ""
@@ -774,12 +793,32 @@ sys.stdout.write(yaml.safe_dump_all(kept, default_flow_style=False))
 '''
 
 
+POST_RENDERER_PLUGIN = "kaapana-drop-objects"
+
+
 def write_post_renderer(path, drop):
     """An executable post-renderer that drops the objects whose (apiVersion, kind) is in drop."""
     with open(path, "w") as handle:
         handle.write(POST_RENDERER % {"python": sys.executable, "drop": sorted(tuple(k) for k in drop)})
     os.chmod(path, stat.S_IRWXU)
     return path
+
+
+def post_renderer_args(helm, workdir, drop):
+    """(helm arguments, environment) that drop the given kinds: Helm 3 takes the executable's path as
+    --post-renderer; Helm 4 takes only the name of a postrenderer/v1 plugin, so the executable is wrapped in one in
+    a private plugins folder named by HELM_PLUGINS."""
+    executable = write_post_renderer(os.path.join(workdir, "drop-unmappable-objects"), drop)
+    if helm.major() < 4:
+        return ["--post-renderer", executable], {}
+    plugins = os.path.join(workdir, "helm-plugins")
+    folder = os.path.join(plugins, POST_RENDERER_PLUGIN)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "plugin.yaml"), "w") as handle:
+        yaml.safe_dump({"apiVersion": "v1", "name": POST_RENDERER_PLUGIN, "version": "0.1.0",
+                        "type": "postrenderer/v1", "runtime": "subprocess",
+                        "runtimeConfig": {"platformCommand": [{"command": executable}]}}, handle)
+    return ["--post-renderer", POST_RENDERER_PLUGIN], {"HELM_PLUGINS": plugins}
 
 
 # -- helm ---------------------------------------------------------------------------------------------------------
@@ -802,9 +841,17 @@ class Helm(object):
         self.binary, self.secret_values = binary, secret_values
         self.env = dict(os.environ, **(env or {}))
 
-    def run(self, args, timeout=300):
+    def major(self):
+        """Helm's major version (3 when `helm version` does not say)."""
+        if getattr(self, "_major", None) is None:
+            code, out, dummy = self.run(["version", "--template", "{{.Version}}"])
+            match = re.match(r"v?(\d+)\.", out.strip()) if code == 0 else None
+            self._major = int(match.group(1)) if match else 3
+        return self._major
+
+    def run(self, args, timeout=300, env=None):
         proc = subprocess.run([self.binary] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=self.env, timeout=timeout, check=False)
+                              env=dict(self.env, **(env or {})), timeout=timeout, check=False)
         return (proc.returncode, proc.stdout.decode(errors="replace"),
                 mask(proc.stderr.decode(errors="replace"), self.secret_values))
 
@@ -1103,6 +1150,17 @@ def _check_case(args, helm_binary, tree, provider, uid, overrides, facts, usage=
     if args.kubeconfig:
         server = []
         if storage_dir and storage_values_file:
+            code, deployed, dummy = helm.run(["get", "manifest", STORAGE_RELEASE, "-n", STORAGE_NAMESPACE,
+                                              "--kubeconfig", args.kubeconfig])
+            changes = storage_class_changes(storage_classes(deployed), classes) if code == 0 else []
+            if changes:
+                notes.append("storage chart: the deployed release %s would change StorageClass fields that "
+                             "Kubernetes cannot update (\"updates to parameters are forbidden\"; a server dry run "
+                             "does not see it, a real upgrade fails): %s" % (STORAGE_RELEASE, "; ".join(changes)))
+                say("helm get manifest %s: the deployed StorageClasses differ in immutable fields (CONFLICT)"
+                    % STORAGE_RELEASE)
+                server.append("conflict")
+        if storage_dir and storage_values_file:
             server.append(_server(helm, storage_dir, STORAGE_RELEASE, STORAGE_NAMESPACE, storage_values_file,
                                   args.kubeconfig, workdir, failures, notes, upgrade=True, label="storage chart"))
         if template_code == 0:
@@ -1190,10 +1248,9 @@ def _server(helm, chart_dir, release, namespace, values_file, kubeconfig, workdi
     what = "helm %s --dry-run=server (%s)" % ("upgrade --install" if upgrade else "install", label)
     crd_kinds = chart_crd_kinds(chart_dir)
     dropped, shipped_all, missing_all, owned_all = set(), set(), set(), []
-    renderer = os.path.join(workdir, "drop-unmappable-objects")
     for dummy in range(8):
-        code, dummy_out, err = helm.run(base + (["--post-renderer", write_post_renderer(renderer, dropped)]
-                                        if dropped else []))
+        extra, env = post_renderer_args(helm, workdir, dropped) if dropped else ([], {})
+        code, dummy_out, err = helm.run(base + extra, env=env)
         if code == 0:
             break
         if "cannot re-use a name" in err:
@@ -1211,7 +1268,11 @@ def _server(helm, chart_dir, release, namespace, values_file, kubeconfig, workdi
         if owned:
             owned_all.extend(owned)
             kinds = {o["kind"] for o in owned}
-            dropped.update(k for k in _api_kinds(helm, chart_dir, release, namespace, values_file) if k[1] in kinds)
+            rendered = _api_kinds(helm, chart_dir, release, namespace, values_file)
+            dropped.update(k for k in rendered if k[1] in kinds)
+            if rendered and rendered <= dropped:
+                code = 0  # nothing left to check (Helm 4 refuses a post-renderer's empty output)
+                break
             continue
         shipped, missing, rest = classify_server_error(err, crd_kinds)
         if rest or not (shipped or missing) or set(shipped + missing) <= {" ".join(k) for k in dropped}:

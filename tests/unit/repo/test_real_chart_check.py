@@ -480,3 +480,40 @@ def test_server_dry_run_reports_immutable_storage_class_parameters_as_a_conflict
     assert cell == "conflict" and failures == []
     assert "another INSTANCE_UID's data directories" in notes[0]
     assert "CONFLICT with the existing release" in capsys.readouterr().out
+
+
+def test_storage_class_changes_name_the_immutable_fields_an_upgrade_would_change():
+    deployed = _classes(fast="/home/kaapana", replicas="1")
+    assert rcc.storage_class_changes(deployed, _classes(fast="/home/kaapana", replicas="1")) == []
+    assert rcc.storage_class_changes(deployed, _classes(fast="/home/kaapana-lab1", node="b", replicas="2")) == [
+        "kaapana-hostpath-fast-data-dir: pvDir '/home/kaapana' -> '/home/kaapana-lab1'",
+        "kaapana-longhorn-fast-db: allowed hosts ['kaapana-main'] -> ['b']",
+        "kaapana-longhorn-fast-workflow: numberOfReplicas '1' -> '2'",
+        "kaapana-longhorn-slow-data: allowed hosts ['kaapana-main'] -> ['b']"]
+    assert rcc.storage_class_changes({}, _classes()) == []
+
+
+def test_helm_4_gets_its_post_renderer_as_a_plugin(tmp_path):
+    class FakeHelm(object):
+        def __init__(self, major):
+            self._major = major
+
+        def major(self):
+            return self._major
+    args, env = rcc.post_renderer_args(FakeHelm(3), str(tmp_path), {("v1", "Service")})
+    assert args == ["--post-renderer", str(tmp_path / "drop-unmappable-objects")] and env == {}
+    args, env = rcc.post_renderer_args(FakeHelm(4), str(tmp_path), {("v1", "Service")})
+    assert args == ["--post-renderer", "kaapana-drop-objects"]
+    assert env == {"HELM_PLUGINS": str(tmp_path / "helm-plugins")}
+    plugin = yaml.safe_load((tmp_path / "helm-plugins" / "kaapana-drop-objects" / "plugin.yaml").read_text())
+    assert plugin["type"] == "postrenderer/v1" and plugin["runtime"] == "subprocess"
+    assert plugin["runtimeConfig"]["platformCommand"] == [{"command": str(tmp_path / "drop-unmappable-objects")}]
+
+
+def test_helm_4_warnings_do_not_hide_an_explained_error():
+    err = ('level=WARN msg="This chart or one of its subcharts contains CRDs. Rendering may fail or contain '
+           'inaccuracies."\nError: INSTALLATION FAILED: unable to build kubernetes objects from release manifest: '
+           '[resource mapping not found for name: "m" namespace: "admin" from "": no matches for kind "Middleware" '
+           'in version "traefik.io/v1alpha1" ensure CRDs are installed first]')
+    assert rcc.classify_server_error(err, {("traefik.io", "Middleware")}) == (
+        ["traefik.io/v1alpha1 Middleware"], [], "")
