@@ -43,11 +43,14 @@ looked up in the other charts of the tree, which receive every global.* through 
 the build's own lint values (build-scripts/build_helper/configs/fake-values.yaml), and with --kubeconfig a
 `helm install --dry-run=server` (nothing is created; manifests are never printed). Custom resources whose CRDs the
 chart ships in a crds/ folder cannot be mapped in a dry run (Helm installs crds/ only for real); they are reported
-and the dry run is repeated without them through a post-renderer.
+and the dry run is repeated without them through a post-renderer (Helm 3: an executable; Helm 4: a postrenderer/v1
+plugin in a private HELM_PLUGINS folder), as are objects that exist already and belong to another release. A dry
+run does not see changes to a StorageClass's immutable fields, so a deployed kaapana-storageclass release is
+compared with the rendered classes (`helm get manifest`) and a difference is reported as a conflict.
 
 Exit status: 0 when the real chart lints and renders with our values (server-side findings that are not caused by
 the values, such as API versions the cluster lacks, are printed as such); 1 when Helm rejects the values or the
-rendered manifests are broken; 2 on usage or assembly errors."""
+rendered manifests are broken; 2 on usage or assembly errors. With several cases: the worst case's status."""
 import argparse
 import datetime
 import glob
