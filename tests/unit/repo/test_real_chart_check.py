@@ -282,3 +282,238 @@ def test_assembly_errors(tmp_path):
 def test_main_reports_a_missing_tree_as_a_usage_error(tmp_path, capsys):
     assert rcc.main(["--kaapana-repo", str(tmp_path / "nope"), "--helm", "/bin/true"]) == 2
     assert "is not a directory" in capsys.readouterr().out
+
+
+# -- Kaapana 0.6.1: the storage chart, the matrix ---------------------------------------------------------------------
+KAAPANACTL_061 = """
+function setup_storage_classes() {
+    $HELM_EXECUTABLE -n kaapana-system upgrade --install kaapana-storageclass $KAAPANA_STORAGE_CHARTPATH \\
+        --create-namespace \\
+        --set-string global.main_node_name="$MAIN_NODE_NAME" \\
+        --set-string global.replica_count="$REPLICA_COUNT" \\
+        --set-string global.fast_data_dir="$FAST_DATA_DIR" \\
+        --set-string global.slow_data_dir="$SLOW_DATA_DIR"
+}
+function deploy_chart {
+    $HELM_INSTALL_CMD $CHART_PATH \\
+    --set-string global.main_node_name="$MAIN_NODE_NAME" \\
+    --name-template "$PLATFORM_NAME"
+}
+"""
+
+
+def test_storage_script_interface_reads_the_storage_release_line_only():
+    assert rcc.storage_script_interface(KAAPANACTL_061) == {
+        "global.main_node_name": "set-string", "global.replica_count": "set-string",
+        "global.fast_data_dir": "set-string", "global.slow_data_dir": "set-string"}
+    assert rcc.script_interface(KAAPANACTL_061) == {"global.main_node_name": "set-string"}
+    assert rcc.storage_script_interface("$HELM_INSTALL_CMD $CHART_PATH --set-string global.a=1 --name-template") == {}
+    values = {"global": {"main_node_name": "n", "replica_count": 2, "fast_data_dir": "/f"}}
+    assert rcc.interface_differences(values, rcc.storage_script_interface(KAAPANACTL_061)) == [
+        "the script passes global.slow_data_dir, we do not",
+        "global.replica_count: the script passes a string, we a int"]
+
+
+def test_storage_subchart_is_found_in_the_assembled_chart(tmp_path):
+    chart = tmp_path / "kaapana-admin-chart"
+    (chart / "charts" / "kaapana-storage-chart").mkdir(parents=True)
+    assert rcc.storage_subchart(str(chart)) == ""  # a folder without Chart.yaml is no chart
+    (chart / "charts" / "kaapana-storage-chart" / "Chart.yaml").write_text("name: kaapana-storage-chart\n")
+    assert rcc.storage_subchart(str(chart)) == str(chart / "charts" / "kaapana-storage-chart")
+
+
+def _sc(name, provisioner, parameters, hosts=None):
+    doc = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
+           "provisioner": provisioner, "parameters": parameters}
+    if hosts is not None:
+        doc["allowedTopologies"] = [{"matchLabelExpressions": [{"key": "kubernetes.io/hostname", "values": hosts}]}]
+    return doc
+
+
+def _classes(fast="/home/kaapana", slow="/home/kaapana", node="kaapana-main", replicas="2"):
+    return rcc.storage_classes(yaml.safe_dump_all([
+        _sc("kaapana-hostpath-fast-data-dir", "microk8s.io/hostpath", {"pvDir": fast}),
+        _sc("kaapana-hostpath-slow-data-dir", "microk8s.io/hostpath", {"pvDir": slow}),
+        _sc("kaapana-longhorn-fast-db", "driver.longhorn.io", {"numberOfReplicas": "1"}, [node]),
+        _sc("kaapana-longhorn-slow-data", "driver.longhorn.io", {"numberOfReplicas": "1"}, [node]),
+        _sc("kaapana-longhorn-fast-workflow", "driver.longhorn.io", {"numberOfReplicas": replicas}),
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other"}}]))
+
+
+def test_storage_classes_and_their_problems():
+    classes = _classes()
+    assert sorted(classes) == ["kaapana-hostpath-fast-data-dir", "kaapana-hostpath-slow-data-dir",
+                               "kaapana-longhorn-fast-db", "kaapana-longhorn-fast-workflow",
+                               "kaapana-longhorn-slow-data"]
+    assert classes["kaapana-longhorn-fast-db"]["topology"] == ["kaapana-main"]
+    assert classes["kaapana-hostpath-fast-data-dir"] == {"provisioner": "microk8s.io/hostpath",
+                                                         "parameters": {"pvDir": "/home/kaapana"}, "topology": []}
+    values = {"global": {"storage_class_fast": "kaapana-longhorn-fast-db",
+                         "storage_class_slow": "kaapana-longhorn-slow-data",
+                         "storage_class_workflow": "kaapana-longhorn-fast-workflow", "main_node_name": "kaapana-main",
+                         "fast_data_dir": "/home/kaapana", "slow_data_dir": "/home/kaapana"}}
+    assert rcc.storage_class_problems(values, classes, 2) == []
+    # an INSTANCE_UID's directories, another main node, the replica count missing (0.6.0 chart without it)
+    values["global"].update(fast_data_dir="/home/kaapana-lab1", main_node_name="node-b")
+    problems = rcc.storage_class_problems(values, _classes(replicas=""), "2")
+    assert problems == [
+        "kaapana-hostpath-fast-data-dir has pvDir '/home/kaapana', the data directory is '/home/kaapana-lab1'",
+        "kaapana-longhorn-fast-db is pinned to ['kaapana-main'], the main node is 'node-b'",
+        "kaapana-longhorn-slow-data is pinned to ['kaapana-main'], the main node is 'node-b'",
+        "kaapana-longhorn-fast-workflow has numberOfReplicas '', the replica count is '2'"]
+    # no classes at all: a 0.6.1 admin chart deployed without its storage release
+    assert rcc.storage_class_problems(values, {}, 2) == [
+        "global.storage_class_fast names kaapana-longhorn-fast-db, which the chart does not create",
+        "global.storage_class_slow names kaapana-longhorn-slow-data, which the chart does not create",
+        "global.storage_class_workflow names kaapana-longhorn-fast-workflow, which the chart does not create"]
+
+
+def test_storage_values_come_from_the_plan_or_as_kaapanactl_passes_them():
+    values = {"global": {"main_node_name": "kaapana-main", "fast_data_dir": "/home/kaapana-lab1",
+                         "slow_data_dir": "/mnt/slow-lab1", "replica_count": "2"}}
+    assert rcc.storage_values({"replica_count": 2, "storage_chart_values": None}, values) == ({"global": {
+        "main_node_name": "kaapana-main", "replica_count": "2", "fast_data_dir": "/home/kaapana-lab1",
+        "slow_data_dir": "/mnt/slow-lab1"}}, "script")
+    role = {"global": {"main_node_name": "m", "replica_count": "1", "fast_data_dir": "/f", "slow_data_dir": "/s"}}
+    assert rcc.storage_values({"replica_count": 1, "storage_chart_values": role}, values) == (role, "role")
+
+
+def test_compute_values_per_storage_provider_and_instance_uid():
+    values, plan = rcc.compute_values({"kaapana_storage_provider": "longhorn", "kaapana_instance_uid": "lab1"},
+                                      storage_chart="kaapana-admin-chart/charts/kaapana-storage-chart")
+    g = values["global"]
+    assert plan["longhorn"] and plan["replica_count"] == 2
+    assert g["storage_class_workflow"] == "kaapana-longhorn-fast-workflow"
+    assert g["fast_data_dir"].endswith("-lab1") and g["services_namespace"] == "lab1-services"
+    assert plan["chart"]["storage_chart"] == "kaapana-admin-chart/charts/kaapana-storage-chart"
+    svalues = rcc.storage_values(plan, values)[0]["global"]
+    assert svalues == {"main_node_name": "kaapana-main", "replica_count": "2", "fast_data_dir": g["fast_data_dir"],
+                       "slow_data_dir": g["slow_data_dir"]}
+
+
+def test_cases_make_the_matrix_per_revision():
+    assert rcc.cases(None) == [("HEAD", None, None)]
+    assert rcc.cases(["0.6.0"], storage="longhorn", instance_uid="x") == [("0.6.0", "longhorn", "x")]
+    assert rcc.cases(["0.6.0", "release/0.6.1"], matrix=True) == [
+        (rev, p, u) for rev in ("0.6.0", "release/0.6.1") for p in ("hostpath", "longhorn") for u in ("", "lab1")]
+
+
+def test_summary_table_aligns_columns():
+    text = rcc.summary_table([{"rev": "0.6.0", "result": "OK"}, {"rev": "release/0.6.1", "result": "FAIL (1)",
+                                                                 "storage": "longhorn"}],
+                             [("rev", "rev"), ("storage", "storage"), ("result", "result")])
+    assert text.splitlines() == [
+        "rev            storage   result",
+        "-------------  --------  --------",
+        "0.6.0          -         OK",
+        "release/0.6.1  longhorn  FAIL (1)"]
+
+
+def test_ownership_conflicts_name_kind_object_and_owner():
+    err = ('Error: INSTALLATION FAILED: Unable to continue with install: StorageClass "kaapana-hostpath-fast-data-dir" '
+           'in namespace "" exists and cannot be imported into the current release: invalid ownership metadata; '
+           'annotation validation error: key "meta.helm.sh/release-name" must equal "kaapana-storageclass": current '
+           'value is "kaapana-admin-chart"; annotation validation error: key "meta.helm.sh/release-namespace" must '
+           'equal "kaapana-system": current value is "default"')
+    assert rcc.ownership_conflicts(err) == [{"kind": "StorageClass", "name": "kaapana-hostpath-fast-data-dir",
+                                             "namespace": "", "owner": "kaapana-admin-chart"}]
+    unowned = ('Error: Unable to continue with install: StorageClass "x" in namespace "" exists and cannot be imported '
+               'into the current release: invalid ownership metadata; label validation error: missing key '
+               '"app.kubernetes.io/managed-by": must be set to "Helm"')
+    assert rcc.ownership_conflicts(unowned) == [{"kind": "StorageClass", "name": "x", "namespace": "", "owner": ""}]
+    assert rcc.ownership_conflicts("Error: boom") == []
+
+
+def test_matrix_excludes_a_single_storage_choice(capsys):
+    with pytest.raises(SystemExit):
+        rcc._parse(["--kaapana-repo", "x", "--matrix", "--storage", "longhorn"])
+    args = rcc._parse(["--kaapana-repo", "x", "--rev", "a", "--rev", "b", "--matrix"])
+    assert args.rev == ["a", "b"] and args.matrix
+
+
+FAKE_HELM = '''#!%s
+"""A helm stand-in: `template` prints a StorageClass and a Service; an install/upgrade without --post-renderer fails
+because the StorageClass belongs to another release; with one it passes."""
+import sys
+args = sys.argv[1:]
+if args[0] == "template":
+    print("apiVersion: storage.k8s.io/v1\\nkind: StorageClass\\nmetadata: {name: sc}\\nprovisioner: p\\n---\\n"
+          "apiVersion: v1\\nkind: Service\\nmetadata: {name: s}")
+    sys.exit(0)
+assert "--dry-run=server" in args
+if "--post-renderer" not in args:
+    sys.stderr.write('Error: UPGRADE FAILED: Unable to continue with update: StorageClass "sc" in namespace "" exists '
+                     'and cannot be imported into the current release: invalid ownership metadata; annotation '
+                     'validation error: key "meta.helm.sh/release-name" must equal "kaapana-storageclass": current '
+                     'value is "kaapana-admin-chart"')
+    sys.exit(1)
+sys.exit(0)
+'''
+
+
+def test_server_dry_run_leaves_out_objects_another_release_owns(tmp_path, capsys):
+    fake = tmp_path / "helm"
+    fake.write_text(FAKE_HELM % sys.executable)
+    fake.chmod(0o755)
+    (tmp_path / "chart").mkdir()
+    failures, notes = [], []
+    cell = rcc._server(rcc.Helm(str(fake), []), str(tmp_path / "chart"), "kaapana-storageclass", "kaapana-system",
+                       str(tmp_path / "v.yaml"), "kubeconfig", str(tmp_path), failures, notes, upgrade=True,
+                       label="storage chart")
+    assert cell == "ok*" and failures == []
+    assert notes == ["storage chart: StorageClass sc exists already, owned by the release kaapana-admin-chart: a real "
+                     "install fails until it is removed or the other release is"]
+    assert "helm upgrade --install --dry-run=server (storage chart): ok without the objects the cluster cannot take " \
+           "(storage.k8s.io/v1 StorageClass)" in capsys.readouterr().out
+
+
+def test_server_dry_run_reports_immutable_storage_class_parameters_as_a_conflict(tmp_path, capsys):
+    fake = tmp_path / "helm"
+    fake.write_text("#!/bin/sh\necho 'Error: UPGRADE FAILED: cannot patch \"kaapana-hostpath-fast-data-dir\" with kind "
+                    "StorageClass: StorageClass.storage.k8s.io \"kaapana-hostpath-fast-data-dir\" is invalid: "
+                    "parameters: Forbidden: updates to parameters are forbidden.' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    failures, notes = [], []
+    cell = rcc._server(rcc.Helm(str(fake), []), str(tmp_path), "kaapana-storageclass", "kaapana-system",
+                       str(tmp_path / "v.yaml"), "kubeconfig", str(tmp_path), failures, notes, upgrade=True,
+                       label="storage chart")
+    assert cell == "conflict" and failures == []
+    assert "another INSTANCE_UID's data directories" in notes[0]
+    assert "CONFLICT with the existing release" in capsys.readouterr().out
+
+
+def test_storage_class_changes_name_the_immutable_fields_an_upgrade_would_change():
+    deployed = _classes(fast="/home/kaapana", replicas="1")
+    assert rcc.storage_class_changes(deployed, _classes(fast="/home/kaapana", replicas="1")) == []
+    assert rcc.storage_class_changes(deployed, _classes(fast="/home/kaapana-lab1", node="b", replicas="2")) == [
+        "kaapana-hostpath-fast-data-dir: pvDir '/home/kaapana' -> '/home/kaapana-lab1'",
+        "kaapana-longhorn-fast-db: allowed hosts ['kaapana-main'] -> ['b']",
+        "kaapana-longhorn-fast-workflow: numberOfReplicas '1' -> '2'",
+        "kaapana-longhorn-slow-data: allowed hosts ['kaapana-main'] -> ['b']"]
+    assert rcc.storage_class_changes({}, _classes()) == []
+
+
+def test_helm_4_gets_its_post_renderer_as_a_plugin(tmp_path):
+    class FakeHelm(object):
+        def __init__(self, major):
+            self._major = major
+
+        def major(self):
+            return self._major
+    args, env = rcc.post_renderer_args(FakeHelm(3), str(tmp_path), {("v1", "Service")})
+    assert args == ["--post-renderer", str(tmp_path / "drop-unmappable-objects")] and env == {}
+    args, env = rcc.post_renderer_args(FakeHelm(4), str(tmp_path), {("v1", "Service")})
+    assert args == ["--post-renderer", "kaapana-drop-objects"]
+    assert env == {"HELM_PLUGINS": str(tmp_path / "helm-plugins")}
+    plugin = yaml.safe_load((tmp_path / "helm-plugins" / "kaapana-drop-objects" / "plugin.yaml").read_text())
+    assert plugin["type"] == "postrenderer/v1" and plugin["runtime"] == "subprocess"
+    assert plugin["runtimeConfig"]["platformCommand"] == [{"command": str(tmp_path / "drop-unmappable-objects")}]
+
+
+def test_helm_4_warnings_do_not_hide_an_explained_error():
+    err = ('level=WARN msg="This chart or one of its subcharts contains CRDs. Rendering may fail or contain '
+           'inaccuracies."\nError: INSTALLATION FAILED: unable to build kubernetes objects from release manifest: '
+           '[resource mapping not found for name: "m" namespace: "admin" from "": no matches for kind "Middleware" '
+           'in version "traefik.io/v1alpha1" ensure CRDs are installed first]')
+    assert rcc.classify_server_error(err, {("traefik.io", "Middleware")}) == (
+        ["traefik.io/v1alpha1 Middleware"], [], "")
