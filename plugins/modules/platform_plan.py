@@ -47,7 +47,10 @@ options:
         type: dict
         required: true
   chart:
-    description: The chart being installed, C(name) (the release name) and C(registry_url). Required with O(cluster).
+    description:
+      - The chart being installed, C(name) (the release name) and C(registry_url). Required with O(cluster).
+      - C(storage_chart) (optional) is true when the chart carries C(kaapana-storage-chart) (Kaapana 0.6.1+): the
+        result then has RV(storage_chart_values) and RV(chart_values) no C(global.replica_count).
     type: dict
 attributes:
   check_mode:
@@ -141,6 +144,12 @@ errors:
   returned: always
 chart_values:
   description: The chart values (contains credentials).
+  type: dict
+  returned: with O(cluster)
+storage_chart_values:
+  description:
+    - The values of the C(kaapana-storageclass) release (C(global.main_node_name), C(replica_count), C(fast_data_dir),
+      C(slow_data_dir), all strings as kaapanactl.sh's C(--set-string)); null when the chart has no storage subchart.
   type: dict
   returned: with O(cluster)
 """

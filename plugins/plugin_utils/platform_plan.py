@@ -271,7 +271,8 @@ def settings(variables, main_host, cluster, chart):
         "volume_slow_data": store["volume_slow_data"],
         "replica_count": 1 if replica_count is None else replica_count,
         "storage_node": v["kaapana_storage_node"],
-        "set_replica_count": _truthy(v["kaapana_platform_set_replica_count"]),
+        # A chart with the storage subchart (0.6.1+) gets replica_count through the storage release instead.
+        "set_replica_count": _truthy(v["kaapana_platform_set_replica_count"]) and not chart.get("storage_chart"),
         "service_cidr": v["kaapana_service_cidr"],
         "pod_cidr": v["kaapana_pod_cidr"],
     }
@@ -287,7 +288,9 @@ def platform_plan(variables, main_host, cluster=None, chart=None):
     Returns {domain, domain_check (platform.platform_domain_check), domain_is_ip, instance_name, host_ip,
     main_node_name, memory_total_mb, home_dir, gpu_support, layout, storage_classes (None when errors), longhorn,
     volume_slow_data, errors, chart_values (with a cluster reading: platform_values deep-merged with
-    kaapana_platform_extra_values)}. A bad storage provider or class is reported in errors so that the role's
+    kaapana_platform_extra_values), storage_chart_values (with a cluster reading: the kaapana-storageclass
+    release's values when chart.storage_chart is set, the chart carrying kaapana-storage-chart; else None)}.
+    chart.storage_chart also drops global.replica_count from chart_values, as kaapanactl.sh 0.6.1 does. A bad storage provider or class is reported in errors so that the role's
     checks can name it in order; the chart values raise platform.PlatformError."""
     v = _variables(variables)
     store = storage(v)
@@ -303,6 +306,10 @@ def platform_plan(variables, main_host, cluster=None, chart=None):
         "errors": store["errors"],
     })
     if cluster is not None:
-        values = platform.platform_values(settings(v, main_host, cluster, chart))
+        chart_settings = settings(v, main_host, cluster, chart)
+        values = platform.platform_values(chart_settings)
         plan["chart_values"] = _combine(values, v["kaapana_platform_extra_values"] or {})
+        # The kaapana-storageclass release's values when the chart carries the storage subchart (0.6.1+), else None.
+        plan["storage_chart_values"] = (platform.storage_chart_values(chart_settings)
+                                        if chart.get("storage_chart") else None)
     return plan
