@@ -137,6 +137,12 @@ volume_slow_data:
   description: C(kaapana_volume_slow_data), else V(10Gi) on hostpath and empty on Longhorn.
   type: str
   returned: always
+storage_provider_object:
+  description:
+    - What shows that the storage provider is installed, C(kind) and C(name) (the CSIDriver C(driver.longhorn.io), or
+      the StorageClass C(microk8s-hostpath)), and C(fix), how to install it.
+  type: dict
+  returned: always
 errors:
   description: Why the storage provider or a storage class override cannot be used; empty when they can.
   type: list

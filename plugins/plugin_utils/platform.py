@@ -340,7 +340,10 @@ def platform_chart_contents(listing, values=None):
     and its values.yaml (a mapping; None when unread): {root (the chart's folder in the archive), storage_chart
     (the archive member of the kaapana-storage-chart subchart: a folder `<root>/charts/kaapana-storage-chart`, or
     a packaged `<root>/charts/kaapana-storage-chart-<version>.tgz`; '' when the chart has none, as 0.6.0),
-    preinstall_releases (the names of global.preinstall_extensions, else Kaapana's three)}."""
+    preinstall_releases (the names of global.preinstall_extensions, else Kaapana's three), read (false when the
+    listing is None: the chart could not be read, as in a values preview without a registry)}."""
+    if listing is None:
+        return {"root": "", "storage_chart": "", "preinstall_releases": list(PREINSTALL_RELEASES), "read": False}
     lines = listing.splitlines() if isinstance(listing, string_types) else list(listing or [])
     members = [_str(line).strip().lstrip("./") for line in lines if _str(line).strip()]
     roots = sorted(set(m.split("/", 1)[0] for m in members if "/" in m))
@@ -365,7 +368,7 @@ def platform_chart_contents(listing, values=None):
             if name and name not in names:
                 names.append(name)
     return {"root": root, "storage_chart": storage_chart,
-            "preinstall_releases": names or list(PREINSTALL_RELEASES)}
+            "preinstall_releases": names or list(PREINSTALL_RELEASES), "read": True}
 
 
 def storage_chart_values(settings):

@@ -196,9 +196,11 @@ def storage(variables):
         classes = None
         longhorn = storage_provider.is_longhorn(v["kaapana_storage_provider"])
         errors.append(str(error))
+    provisioner = storage_provider.LONGHORN if longhorn else storage_provider.HOSTPATH
     return {
         "classes": classes,
         "longhorn": longhorn,
+        "provider_object": dict(storage_provider.PROVIDER_OBJECTS[provisioner]),
         "volume_slow_data": _text(_blank(v["kaapana_volume_slow_data"])).strip() or ("" if longhorn else "10Gi"),
         "errors": errors,
     }
@@ -287,6 +289,7 @@ def platform_plan(variables, main_host, cluster=None, chart=None):
 
     Returns {domain, domain_check (platform.platform_domain_check), domain_is_ip, instance_name, host_ip,
     main_node_name, memory_total_mb, home_dir, gpu_support, layout, storage_classes (None when errors), longhorn,
+    storage_provider_object ({kind, name, fix}: what shows the provider is installed, and how to install it),
     volume_slow_data, errors, chart_values (with a cluster reading: platform_values deep-merged with
     kaapana_platform_extra_values), storage_chart_values (with a cluster reading: the kaapana-storageclass
     release's values when chart.storage_chart is set, the chart carrying kaapana-storage-chart; else None)}.
@@ -302,6 +305,7 @@ def platform_plan(variables, main_host, cluster=None, chart=None):
         "layout": layout(v),
         "storage_classes": store["classes"],
         "longhorn": store["longhorn"],
+        "storage_provider_object": store["provider_object"],
         "volume_slow_data": store["volume_slow_data"],
         "errors": store["errors"],
     })

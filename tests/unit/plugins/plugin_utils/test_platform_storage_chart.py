@@ -24,9 +24,15 @@ kaapana-admin-chart/charts/kaapana-storage-chart/templates/storageclasses.yaml
 
 def test_a_060_chart_has_no_storage_chart_and_kaapanas_three_preinstall_releases():
     contents = platform.platform_chart_contents(LISTING_060)
-    assert contents == {"root": "kaapana-admin-chart", "storage_chart": "",
+    assert contents == {"root": "kaapana-admin-chart", "storage_chart": "", "read": True,
                         "preinstall_releases": ["kaapana-platform-chart", "code-server-chart",
                                                 "kaapana-workflows-core"]}
+
+
+def test_an_unread_chart_has_no_storage_chart_and_kaapanas_three_preinstall_releases():
+    contents = platform.platform_chart_contents(None)
+    assert contents["read"] is False and contents["storage_chart"] == ""
+    assert contents["preinstall_releases"] == list(platform.PREINSTALL_RELEASES)
 
 
 def test_a_061_chart_carries_the_storage_subchart_folder():
