@@ -49,8 +49,8 @@ options:
   chart:
     description:
       - The chart being installed, C(name) (the release name) and C(registry_url). Required with O(cluster).
-      - C(storage_chart) (optional) is true when the chart carries C(kaapana-storage-chart) (Kaapana 0.6.1+): the
-        result then has RV(storage_chart_values) and RV(chart_values) no C(global.replica_count).
+      - C(storage_chart) (optional) is true when the chart carries C(kaapana-storage-chart) (Kaapana 0.6.1+); the
+        result then has RV(storage_chart_values), and RV(chart_values) has no C(global.replica_count).
     type: dict
 attributes:
   check_mode:
