@@ -119,3 +119,14 @@ def test_preinstall_status_names_the_missing_pending_and_failed_ones_with_the_hi
 
 def test_preinstall_status_without_releases_to_wait_for_is_done():
     assert platform.preinstall_status([], [])["done"]
+
+
+@pytest.mark.parametrize("provider,kind,name,fix", [
+    ("hostpath", "StorageClass", "microk8s-hostpath", "microk8s enable hostpath-storage"),
+    ("microk8s.io/hostpath", "StorageClass", "microk8s-hostpath", "microk8s enable hostpath-storage"),
+    ("Longhorn", "CSIDriver", "driver.longhorn.io", "playbooks/storage.yml"),
+])
+def test_the_plan_names_what_shows_the_storage_provider_is_installed_and_the_fix(provider, kind, name, fix):
+    found = platform_plan.platform_plan({"kaapana_storage_provider": provider}, {"ansible_facts": {}})
+    assert found["storage_provider_object"]["kind"] == kind and found["storage_provider_object"]["name"] == name
+    assert fix in found["storage_provider_object"]["fix"]
