@@ -340,7 +340,8 @@ def platform_chart_contents(listing, values=None):
     and its values.yaml (a mapping; None when unread): {root (the chart's folder in the archive), storage_chart
     (the archive member of the kaapana-storage-chart subchart: a folder `<root>/charts/kaapana-storage-chart`, or
     a packaged `<root>/charts/kaapana-storage-chart-<version>.tgz`; '' when the chart has none, as 0.6.0),
-    preinstall_releases (the names of global.preinstall_extensions, else Kaapana's three), read (false when the
+    preinstall_releases (the names of global.preinstall_extensions; Kaapana's three when the values have no such
+    list), read (false when the
     listing is None: the chart could not be read, as in a values preview without a registry)}."""
     if listing is None:
         return {"root": "", "storage_chart": "", "preinstall_releases": list(PREINSTALL_RELEASES), "read": False}
@@ -368,7 +369,8 @@ def platform_chart_contents(listing, values=None):
             if name and name not in names:
                 names.append(name)
     return {"root": root, "storage_chart": storage_chart,
-            "preinstall_releases": names or list(PREINSTALL_RELEASES), "read": True}
+            "preinstall_releases": names if isinstance(extensions, list) else list(PREINSTALL_RELEASES),
+            "read": True}
 
 
 def storage_chart_values(settings):

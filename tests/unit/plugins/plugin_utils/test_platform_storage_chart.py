@@ -130,3 +130,10 @@ def test_the_plan_names_what_shows_the_storage_provider_is_installed_and_the_fix
     found = platform_plan.platform_plan({"kaapana_storage_provider": provider}, {"ansible_facts": {}})
     assert found["storage_provider_object"]["kind"] == kind and found["storage_provider_object"]["name"] == name
     assert fix in found["storage_provider_object"]["fix"]
+
+
+def test_an_empty_preinstall_list_means_none_and_a_missing_one_kaapanas_three():
+    assert platform.platform_chart_contents(LISTING_061, {"global": {"preinstall_extensions": []}})[
+        "preinstall_releases"] == []
+    assert platform.platform_chart_contents(LISTING_061, {"global": {}})["preinstall_releases"] == \
+        list(platform.PREINSTALL_RELEASES)
