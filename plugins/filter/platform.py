@@ -37,6 +37,8 @@ platform_mask_secrets = _filter(platform.platform_mask_secrets)
 platform_coredns_rewrite = _filter(platform.platform_coredns_rewrite)
 platform_chart_reference = _filter(platform.platform_chart_reference)
 platform_image_count = _filter(platform.platform_image_count)
+platform_chart_contents = _filter(platform.platform_chart_contents)
+platform_preinstall_status = _filter(platform.preinstall_status)
 
 
 class FilterModule(object):
@@ -52,4 +54,6 @@ class FilterModule(object):
             "platform_coredns_rewrite": platform_coredns_rewrite,
             "platform_chart_reference": platform_chart_reference,
             "platform_image_count": platform_image_count,
+            "platform_chart_contents": platform_chart_contents,
+            "platform_preinstall_status": platform_preinstall_status,
         }

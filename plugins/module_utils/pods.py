@@ -847,6 +847,60 @@ class PodTracker:
         }
 
 
+# Provisioners that can only provision once their CSI driver is registered (a CSIDriver object of that name). In-tree
+# provisioners and MicroK8s' microk8s.io/hostpath (a plain controller) need none: their class existing is enough.
+CSI_DRIVER_PROVISIONERS = ('driver.longhorn.io',)
+CSI_DRIVER_FIX = {'driver.longhorn.io': 'install Longhorn (playbooks/storage.yml with kaapana_storage_provider: longhorn)'}
+# Kaapana's own StorageClasses: 0.6.0's admin chart creates them, 0.6.1+ the separate kaapana-storageclass release.
+KAAPANA_CLASS_PREFIX = 'kaapana-'
+KAAPANA_CLASS_HINT = ('Kaapana 0.6.1+ installs it with the kaapana-storageclass release (the admin chart\'s '
+                      'kaapana-storage-chart, installed before the platform), 0.6.0 with its admin chart')
+
+
+def pod_claims(pod):
+    """Names of the PersistentVolumeClaims the pod mounts, in the order of its volumes."""
+    names = []
+    for volume in ((pod or {}).get('spec') or {}).get('volumes') or []:
+        claim = (volume.get('persistentVolumeClaim') or {}).get('claimName')
+        if claim and claim not in names:
+            names.append(claim)
+    return names
+
+
+def needs_csi_driver(provisioner):
+    """Whether a StorageClass's provisioner works only with a registered CSIDriver of that name."""
+    text = (provisioner or '').strip().lower()
+    return text in CSI_DRIVER_PROVISIONERS or 'csi' in re.split(r'[./_-]', text)
+
+
+def storage_problem(namespace, claim, pvc, storage_class=None, csi_driver_present=None):
+    """Why a pod's PVC cannot be bound, naming the PVC and its StorageClass; None when nothing storage-side is known
+    to be wrong. pvc: the PVC (None: it does not exist); storage_class: its StorageClass (None: it does not exist;
+    only read when the PVC is not Bound and names a class); csi_driver_present: whether the CSIDriver of the class's
+    provisioner exists (None: not known or not needed)."""
+    where = 'PVC %s/%s' % (namespace, claim)
+    if pvc is None:
+        return '%s does not exist' % where
+    if ((pvc.get('status') or {}).get('phase')) == 'Bound':
+        return None
+    class_name = (pvc.get('spec') or {}).get('storageClassName')
+    if not class_name:
+        return None
+    if storage_class is None:
+        text = '%s: StorageClass %s does not exist' % (where, class_name)
+        if class_name.startswith(KAAPANA_CLASS_PREFIX):
+            text += ': ' + KAAPANA_CLASS_HINT
+        return text
+    provisioner = storage_class.get('provisioner') or ''
+    if needs_csi_driver(provisioner) and csi_driver_present is False:
+        text = ('%s: StorageClass %s has no provisioner: its CSI driver %s is not installed (no CSIDriver %s)'
+                % (where, class_name, provisioner, provisioner))
+        if provisioner in CSI_DRIVER_FIX:
+            text += '; %s' % CSI_DRIVER_FIX[provisioner]
+        return text
+    return None
+
+
 def fatal_message(records, now, diagnostics=None):
     """Failure text listing each bad pod; ``diagnostics`` maps a pod key to {events, logs, log_error}."""
     diagnostics = diagnostics or {}
@@ -869,6 +923,8 @@ def describe_bad_pod(rec, now, diag=None):
         head += ' (for %ds)' % int(now - rec['problem_since'])
     lines = [head]
     diag = diag or {}
+    for problem in diag.get('storage') or []:
+        lines.append('  storage: %s' % problem)
     events = diag.get('events') or []
     if events:
         lines.append('  recent events:')

@@ -47,7 +47,10 @@ options:
         type: dict
         required: true
   chart:
-    description: The chart being installed, C(name) (the release name) and C(registry_url). Required with O(cluster).
+    description:
+      - The chart being installed, C(name) (the release name) and C(registry_url). Required with O(cluster).
+      - C(storage_chart) (optional) is true when the chart carries C(kaapana-storage-chart) (Kaapana 0.6.1+); the
+        result then has RV(storage_chart_values), and RV(chart_values) has no C(global.replica_count).
     type: dict
 attributes:
   check_mode:
@@ -134,6 +137,12 @@ volume_slow_data:
   description: C(kaapana_volume_slow_data), else V(10Gi) on hostpath and empty on Longhorn.
   type: str
   returned: always
+storage_provider_object:
+  description:
+    - What shows that the storage provider is installed, C(kind) and C(name) (the CSIDriver C(driver.longhorn.io), or
+      the StorageClass C(microk8s-hostpath)), and C(fix), how to install it.
+  type: dict
+  returned: always
 errors:
   description: Why the storage provider or a storage class override cannot be used; empty when they can.
   type: list
@@ -141,6 +150,12 @@ errors:
   returned: always
 chart_values:
   description: The chart values (contains credentials).
+  type: dict
+  returned: with O(cluster)
+storage_chart_values:
+  description:
+    - The values of the C(kaapana-storageclass) release (C(global.main_node_name), C(replica_count), C(fast_data_dir),
+      C(slow_data_dir), all strings as kaapanactl.sh's C(--set-string)); null when the chart has no storage subchart.
   type: dict
   returned: with O(cluster)
 """

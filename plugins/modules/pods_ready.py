@@ -110,6 +110,10 @@ options:
       - Seconds a pod may stay C(Unschedulable) (no node fits; often an unbound PersistentVolumeClaim
         or too little CPU or memory) before the module fails.
       - Counted from when the module first sees the state.
+      - When it fails (or times out) on a pod whose PersistentVolumeClaim is not bound, the message names the
+        claim and its StorageClass when that class does not exist (Kaapana 0.6.1+ installs its classes with the
+        C(kaapana-storageclass) release) or its CSI provisioner is not installed (no CSIDriver, for example
+        C(driver.longhorn.io)); this needs C(get) on PersistentVolumeClaims, StorageClasses and CSIDrivers.
     type: int
     default: 120
   progress_file:
@@ -344,6 +348,12 @@ failed_pods:
       description: Last log lines of the container, when the API could provide them.
       type: list
       elements: str
+    storage:
+      description:
+        - Why the pod's PersistentVolumeClaims cannot be bound, naming the claim and its StorageClass (the class
+          does not exist, or its CSI driver is not installed); empty when nothing storage-side is known wrong.
+      type: list
+      elements: str
 """
 
 import json
@@ -381,8 +391,11 @@ from ansible_collections.kaapana.platform.plugins.module_utils.pods import (
     describe_bad_pod,
     fatal_message,
     format_event,
+    needs_csi_driver,
+    pod_claims,
     plan_scopes,
     recent_events,
+    storage_problem,
     tail_lines,
     validate_patterns,
 )
@@ -495,6 +508,7 @@ class PodsReady:
         self.host = None
         self.core = None
         self.batch = None
+        self.storage = None
         self._progress_written = None
         self._progress_changes = None
         self._progress_warned = False
@@ -512,6 +526,7 @@ class PodsReady:
         self.host = api_host(self.api_client)
         self.core = k8s_client.CoreV1Api(self.api_client)
         self.batch = k8s_client.BatchV1Api(self.api_client)
+        self.storage = k8s_client.StorageV1Api(self.api_client)
 
     def _scope_call(self, scope, **kwargs):
         if self.label_selector:
@@ -556,13 +571,59 @@ class PodsReady:
                     continue
             self.tracker.set_job(ref, job, now)
 
+    def _read_or_none(self, call, *args):
+        """The object as a dict, None when the API says 404; other errors raise."""
+        try:
+            return _read_json(call(*args, _preload_content=False, _request_timeout=DIAG_TIMEOUT))
+        except Exception as exc:  # pylint: disable=broad-except
+            if getattr(exc, 'status', None) == 404:
+                return None
+            raise
+
+    def storage_problems(self, rec, budget_end, cache):
+        """Why the pending pod's PVCs cannot be bound: a missing StorageClass or one whose CSI driver is absent."""
+        if rec['cls'].get('state') == 'ready' or self.storage is None:
+            return []
+        problems = []
+        ns = rec['namespace']
+        for claim in pod_claims(rec['pod'])[:DIAG_PODS]:
+            if self.clock() >= budget_end:
+                break
+            try:
+                pvc = self._read_or_none(self.core.read_namespaced_persistent_volume_claim, claim, ns)
+                bound = pvc is not None and (pvc.get('status') or {}).get('phase') == 'Bound'
+                class_name = (pvc or {}).get('spec', {}).get('storageClassName') if pvc else None
+                storage_class = driver = None
+                if pvc is not None and not bound and class_name:
+                    key = ('class', class_name)
+                    if key not in cache:
+                        cache[key] = self._read_or_none(self.storage.read_storage_class, class_name)
+                    storage_class = cache[key]
+                    provisioner = (storage_class or {}).get('provisioner') or ''
+                    if storage_class is not None and needs_csi_driver(provisioner):
+                        key = ('driver', provisioner)
+                        if key not in cache:
+                            cache[key] = self._read_or_none(self.storage.read_csi_driver, provisioner) is not None
+                        driver = cache[key]
+                problem = storage_problem(ns, claim, pvc, storage_class, driver)
+            except Exception as exc:  # pylint: disable=broad-except
+                self.warnings.append('could not read PVC %s/%s or its StorageClass: %s' % (ns, claim, short_error(exc)))
+                continue
+            if problem:
+                problems.append(problem)
+        return problems
+
     def diagnose(self, records, budget_end):
         """Recent Events and last log lines for up to DIAG_PODS pods, within the time budget."""
         out = {}
+        cache = {}
         for rec in records[:DIAG_PODS]:
             if self.clock() >= budget_end:
                 break
             diag = {}
+            storage = self.storage_problems(rec, budget_end, cache)
+            if storage:
+                diag['storage'] = storage
             ns, name = rec['namespace'], rec['name']
             selector = 'involvedObject.name=%s,involvedObject.namespace=%s' % (name, ns)
             uid = (rec['pod'].get('metadata') or {}).get('uid')
@@ -769,6 +830,7 @@ class PodsReady:
             cls = rec['cls']
             out.append(dict(namespace=rec['namespace'], name=rec['name'], container=cls.get('container'),
                             reason=cls.get('reason'), message=cls.get('message') or '',
+                            storage=diag.get('storage') or [],
                             events=[format_event(e) for e in diag.get('events') or []],
                             logs=diag.get('logs') or []))
         return out

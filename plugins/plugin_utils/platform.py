@@ -116,6 +116,16 @@ SETTINGS = {
 class PlatformError(ValueError):
     """A setting the platform cannot use; the message names it."""
 
+# Kaapana 0.6.1+ ships the storage classes as a subchart of the admin chart (disabled there); kaapanactl.sh installs
+# it first as a release of its own. Whether a chart carries it is read from the chart archive, never from a version.
+STORAGE_CHART = "kaapana-storage-chart"
+# The releases kube-helm's init-extensions Job installs (deployment_config.yaml's preinstall_extensions) when the
+# chart's values do not name them: Kaapana 0.6's three.
+PREINSTALL_RELEASES = ("kaapana-platform-chart", "code-server-chart", "kaapana-workflows-core")
+# Helm statuses of a preinstall release: deployed is done, failed is final; anything else is still on its way.
+RELEASE_DONE = "deployed"
+RELEASE_FAILED = "failed"
+
 
 def _bool(value, name):
     """The script's "true"/"false" strings and YAML booleans; anything else is an error naming the setting."""
@@ -323,6 +333,84 @@ def platform_values(settings):
         "global": g,
         "squid-proxy": {"upstreamHttpProxy": http_proxy, "upstreamHttpsProxy": https_proxy},
     }
+
+
+def platform_chart_contents(listing, values=None):
+    """What a platform chart archive carries, from its member list (`tar -tzf`, a list or newline-separated text)
+    and its values.yaml (a mapping; None when unread): {root (the chart's folder in the archive), storage_chart
+    (the archive member of the kaapana-storage-chart subchart: a folder `<root>/charts/kaapana-storage-chart`, or
+    a packaged `<root>/charts/kaapana-storage-chart-<version>.tgz`; '' when the chart has none, as 0.6.0),
+    preinstall_releases (the names of global.preinstall_extensions; Kaapana's three when the values have no such
+    list), read (false when the
+    listing is None: the chart could not be read, as in a values preview without a registry)}."""
+    if listing is None:
+        return {"root": "", "storage_chart": "", "preinstall_releases": list(PREINSTALL_RELEASES), "read": False}
+    lines = listing.splitlines() if isinstance(listing, string_types) else list(listing or [])
+    members = [_str(line).strip().lstrip("./") for line in lines if _str(line).strip()]
+    roots = sorted(set(m.split("/", 1)[0] for m in members if "/" in m))
+    chart_yaml = [m for m in members if m.count("/") == 1 and m.endswith("/Chart.yaml")]
+    root = chart_yaml[0].split("/", 1)[0] if chart_yaml else (roots[0] if roots else "")
+    if not root:
+        raise PlatformError("the chart archive is empty or not a Helm chart (no <chart>/Chart.yaml)")
+    folder = "%s/charts/%s" % (root, STORAGE_CHART)
+    archive_re = re.compile(r"^%s-[0-9][^/]*\.tgz$" % re.escape(folder))
+    storage_chart = ""
+    if "%s/Chart.yaml" % folder in members:
+        storage_chart = folder
+    else:
+        packaged = sorted(m for m in members if archive_re.match(m))
+        if packaged:
+            storage_chart = packaged[-1]
+    names = []
+    extensions = ((values or {}).get("global") or {}).get("preinstall_extensions") if isinstance(values, dict) else None
+    if isinstance(extensions, list):
+        for item in extensions:
+            name = _str(item.get("name") if isinstance(item, dict) else item).strip()
+            if name and name not in names:
+                names.append(name)
+    return {"root": root, "storage_chart": storage_chart,
+            "preinstall_releases": names if isinstance(extensions, list) else list(PREINSTALL_RELEASES),
+            "read": True}
+
+
+def storage_chart_values(settings):
+    """The values of the kaapana-storageclass release as kaapanactl.sh 0.6.1 passes them (all --set-string):
+    global.main_node_name, replica_count, fast_data_dir and slow_data_dir (after the INSTANCE_UID rewrite, as the
+    admin chart gets them)."""
+    merged = dict(SETTINGS)
+    merged.update(settings or {})
+    layout = platform_layout(merged)
+    if not _str(merged.get("main_node_name")).strip():
+        raise PlatformError("the storage chart needs the main node's name (global.main_node_name)")
+    return {"global": {
+        "main_node_name": _str(merged["main_node_name"]),
+        "replica_count": _str(merged["replica_count"]),
+        "fast_data_dir": layout["fast_data_dir"],
+        "slow_data_dir": layout["slow_data_dir"],
+    }}
+
+
+def preinstall_status(releases, names, namespace="", hint=""):
+    """Where the releases kube-helm preinstalls stand. releases: helm_release_info's releases ({name, status});
+    names: the releases to wait for. Returns {done (all deployed), failed (a release ended failed: stop waiting),
+    releases ([{name, status}] in the order of names; status 'missing' when there is none), message}."""
+    by_name = {}
+    for release in releases or []:
+        if isinstance(release, dict) and release.get("name"):
+            by_name[_str(release["name"])] = _str(release.get("status")) or "unknown"
+    states = [{"name": name, "status": by_name.get(name, "missing")} for name in names or []]
+    not_done = [s for s in states if s["status"] != RELEASE_DONE]
+    failed = [s for s in states if s["status"] == RELEASE_FAILED]
+    where = (" in namespace %s" % namespace) if namespace else ""
+    if not not_done:
+        message = "%d preinstalled release(s) deployed%s: %s" % (len(states), where,
+                                                                   ", ".join(s["name"] for s in states))
+    else:
+        message = "preinstalled release(s) not deployed%s: %s" % (
+            where, ", ".join("%s (%s)" % (s["name"], s["status"]) for s in not_done))
+        if hint:
+            message += ". " + hint
+    return {"done": not not_done, "failed": bool(failed), "releases": states, "message": message}
 
 
 def platform_domain_check(domain, name="kaapana_domain"):

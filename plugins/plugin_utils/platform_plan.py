@@ -196,9 +196,11 @@ def storage(variables):
         classes = None
         longhorn = storage_provider.is_longhorn(v["kaapana_storage_provider"])
         errors.append(str(error))
+    provisioner = storage_provider.LONGHORN if longhorn else storage_provider.HOSTPATH
     return {
         "classes": classes,
         "longhorn": longhorn,
+        "provider_object": dict(storage_provider.PROVIDER_OBJECTS[provisioner]),
         "volume_slow_data": _text(_blank(v["kaapana_volume_slow_data"])).strip() or ("" if longhorn else "10Gi"),
         "errors": errors,
     }
@@ -271,7 +273,8 @@ def settings(variables, main_host, cluster, chart):
         "volume_slow_data": store["volume_slow_data"],
         "replica_count": 1 if replica_count is None else replica_count,
         "storage_node": v["kaapana_storage_node"],
-        "set_replica_count": _truthy(v["kaapana_platform_set_replica_count"]),
+        # A chart with the storage subchart (0.6.1+) gets replica_count through the storage release instead.
+        "set_replica_count": _truthy(v["kaapana_platform_set_replica_count"]) and not chart.get("storage_chart"),
         "service_cidr": v["kaapana_service_cidr"],
         "pod_cidr": v["kaapana_pod_cidr"],
     }
@@ -286,8 +289,11 @@ def platform_plan(variables, main_host, cluster=None, chart=None):
 
     Returns {domain, domain_check (platform.platform_domain_check), domain_is_ip, instance_name, host_ip,
     main_node_name, memory_total_mb, home_dir, gpu_support, layout, storage_classes (None when errors), longhorn,
+    storage_provider_object ({kind, name, fix}: what shows the provider is installed, and how to install it),
     volume_slow_data, errors, chart_values (with a cluster reading: platform_values deep-merged with
-    kaapana_platform_extra_values)}. A bad storage provider or class is reported in errors so that the role's
+    kaapana_platform_extra_values), storage_chart_values (with a cluster reading: the kaapana-storageclass
+    release's values when chart.storage_chart is set, the chart carrying kaapana-storage-chart; else None)}.
+    chart.storage_chart also drops global.replica_count from chart_values, as kaapanactl.sh 0.6.1 does. A bad storage provider or class is reported in errors so that the role's
     checks can name it in order; the chart values raise platform.PlatformError."""
     v = _variables(variables)
     store = storage(v)
@@ -299,10 +305,15 @@ def platform_plan(variables, main_host, cluster=None, chart=None):
         "layout": layout(v),
         "storage_classes": store["classes"],
         "longhorn": store["longhorn"],
+        "storage_provider_object": store["provider_object"],
         "volume_slow_data": store["volume_slow_data"],
         "errors": store["errors"],
     })
     if cluster is not None:
-        values = platform.platform_values(settings(v, main_host, cluster, chart))
+        chart_settings = settings(v, main_host, cluster, chart)
+        values = platform.platform_values(chart_settings)
         plan["chart_values"] = _combine(values, v["kaapana_platform_extra_values"] or {})
+        # The kaapana-storageclass release's values when the chart carries the storage subchart (0.6.1+), else None.
+        plan["storage_chart_values"] = (platform.storage_chart_values(chart_settings)
+                                        if chart.get("storage_chart") else None)
     return plan

@@ -40,6 +40,16 @@ STORAGE_CLASSES = {
     },
 }
 CLASS_KINDS = ("slow", "fast", "workflow")
+# What shows that a provisioner is installed (kaapanactl.sh checks it before the deploy): Longhorn's CSIDriver, and
+# the StorageClass MicroK8s' hostpath-storage addon creates.
+PROVIDER_OBJECTS = {
+    HOSTPATH: {"kind": "StorageClass", "name": "microk8s-hostpath",
+               "fix": "enable MicroK8s hostpath storage first: microk8s enable hostpath-storage (the microk8s role "
+                      "does with its default addons: playbooks/prepare_nodes.yml or site.yml)"},
+    LONGHORN: {"kind": "CSIDriver", "name": LONGHORN,
+               "fix": "install Longhorn first: playbooks/storage.yml (ansible-playbook kaapana.platform.storage) "
+                      "or site.yml"},
+}
 # A StorageClass name is a DNS-1123 subdomain.
 
 

@@ -61,3 +61,13 @@ def test_an_unknown_main_host_and_bad_values_fail_with_a_message():
     result = _run({"main_host": "main", "chart": CHART, "cluster": {"generated": GENERATED}},
                   _task_vars(kaapana_http_port="eighty"))
     assert result["failed"] and result["msg"] == "http_port must be an integer, got 'eighty'"
+
+
+def test_a_chart_with_the_storage_subchart_gets_the_storage_release_values():
+    chart = dict(CHART, storage_chart=True)
+    result = _run({"main_host": "main", "chart": chart, "cluster": {"generated": GENERATED, "replica_count": 2}},
+                  _task_vars())
+    assert result["storage_chart_values"]["global"]["replica_count"] == "2"
+    assert "replica_count" not in result["chart_values"]["global"]
+    plain = _run({"main_host": "main", "chart": CHART, "cluster": {"generated": GENERATED}}, _task_vars())
+    assert plain["storage_chart_values"] is None and plain["chart_values"]["global"]["replica_count"] == "1"

@@ -580,4 +580,12 @@ def test_filter_module_maps_every_filter():
     names = f.FilterModule().filters()
     assert sorted(names) == sorted(["platform_values", "platform_layout", "platform_memory", "platform_internal_cidrs",
                                     "platform_domain_check", "platform_instance_uid_check", "platform_mask_secrets",
-                                    "platform_coredns_rewrite", "platform_chart_reference", "platform_image_count"])
+                                    "platform_coredns_rewrite", "platform_chart_reference", "platform_image_count",
+                                    "platform_chart_contents", "platform_preinstall_status"])
+
+
+def test_the_chart_contents_and_preinstall_filters_turn_errors_into_filter_errors():
+    from ansible.errors import AnsibleFilterError
+    with pytest.raises(AnsibleFilterError, match="not a Helm chart"):
+        f.platform_chart_contents("")
+    assert f.platform_preinstall_status([{"name": "a", "status": "deployed"}], ["a"])["done"]

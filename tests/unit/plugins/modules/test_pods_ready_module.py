@@ -126,13 +126,14 @@ class FakeBatch:
         return Data(j)
 
 
-def run(args, core, batch=None, expect_fail=False):
+def run(args, core, batch=None, expect_fail=False, storage=None):
     """Run the module's main() with the fake API; return its result dict."""
     results = {}
 
     def connect(self):
         self.core = core
         self.batch = batch or FakeBatch(core)
+        self.storage = storage
         self.counter = core.counter
         self.host = 'https://fake:6443'
 
@@ -475,3 +476,60 @@ def test_unexpected_error_still_finishes_the_progress_file(tmp_path):
             run({'namespaces': ['ns'], 'progress_file': str(progress)}, core)
     final = json.loads(progress.read_text())
     assert final['finished'] is True and final['failed'] is True and 'bug' in final['line']
+
+
+class FakeStorage:
+    """StorageV1Api stand-in: StorageClasses and CSIDrivers by name."""
+
+    def __init__(self, core, classes=None, drivers=()):
+        self.core = core
+        self.classes = classes or {}
+        self.drivers = drivers
+
+    def read_storage_class(self, name, **kw):
+        self.core._count(('storageclass', name))
+        if name not in self.classes:
+            raise ApiError(404, 'Not Found')
+        return Data({'metadata': {'name': name}, 'provisioner': self.classes[name]})
+
+    def read_csi_driver(self, name, **kw):
+        self.core._count(('csidriver', name))
+        if name not in self.drivers:
+            raise ApiError(404, 'Not Found')
+        return Data({'metadata': {'name': name}})
+
+
+def _claim_pod(name, claim):
+    p = pending(name, unschedulable='0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.')
+    p['spec']['volumes'] = [{'name': 'data', 'persistentVolumeClaim': {'claimName': claim}}]
+    return p
+
+
+def _run_with_storage(core, storage, args):
+    return run(args, core, expect_fail=True, storage=storage)
+
+
+@pytest.mark.parametrize('classes,drivers,expected', [
+    ({}, (), 'storage: PVC ns/data-pvc: StorageClass kaapana-hostpath-fast-data-dir does not exist: Kaapana 0.6.1+ '
+             'installs it with the kaapana-storageclass release'),
+    ({'kaapana-hostpath-fast-data-dir': 'driver.longhorn.io'}, (),
+     'storage: PVC ns/data-pvc: StorageClass kaapana-hostpath-fast-data-dir has no provisioner: its CSI driver '
+     'driver.longhorn.io is not installed (no CSIDriver driver.longhorn.io)'),
+])
+def test_an_unbound_claim_names_the_missing_class_or_provisioner(classes, drivers, expected):
+    core = FakeCore({'ns': [('5', [_claim_pod('db', 'data-pvc')])]})
+    core.read_namespaced_persistent_volume_claim = lambda name, ns, **kw: Data(
+        {'metadata': {'name': name}, 'spec': {'storageClassName': 'kaapana-hostpath-fast-data-dir'},
+         'status': {'phase': 'Pending'}})
+    res = _run_with_storage(core, FakeStorage(core, classes, drivers), {'namespaces': ['ns'], 'timeout': 0})
+    assert expected in res['msg']
+    assert res['failed_pods'][0]['storage'][0].startswith(expected[len('storage: '):])
+
+
+def test_a_bound_claim_of_an_existing_hostpath_class_adds_nothing():
+    core = FakeCore({'ns': [('5', [_claim_pod('db', 'data-pvc')])]})
+    core.read_namespaced_persistent_volume_claim = lambda name, ns, **kw: Data(
+        {'metadata': {'name': name}, 'spec': {'storageClassName': 'x'}, 'status': {'phase': 'Bound'}})
+    res = _run_with_storage(core, FakeStorage(core), {'namespaces': ['ns'], 'timeout': 0})
+    assert 'storage:' not in res['msg'] and res['failed_pods'][0]['storage'] == []
+    assert not [c for c in core.calls if c[0] == 'storageclass']
