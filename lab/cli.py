@@ -109,8 +109,11 @@ def up(cfg, args):
     if os.path.exists(PROVISIONER) and not procs.running("provisioner"):
         procs.start("provisioner", [sys.executable, PROVISIONER, "--kubeconfig", cfg.kubeconfig,
                                     "--containers-conf", nodes.podman_env(cfg)["CONTAINERS_CONF"]])
+    kube_helm = kube_helm_argv(cfg)
+    if procs.running("kube-helm") and procs.argv("kube-helm") != kube_helm:
+        procs.stop("kube-helm")  # started with another delay: restarted (it remembers the Jobs it handled)
     if not procs.running("kube-helm"):
-        procs.start("kube-helm", kube_helm_argv(cfg))
+        procs.start("kube-helm", kube_helm)
     for spec in args.nodes or []:
         add_node(cfg, state, env, image, spec)
     save_state(cfg, state)
@@ -123,7 +126,8 @@ def up(cfg, args):
 def kube_helm_argv(cfg):
     """The kube-helm stand-in (installs the preinstall extensions when an init-extensions Job appears).
     Its delay comes from LAB_KUBE_HELM_DELAY in the environment of `lab up` (default 3 s)."""
-    return [sys.executable, KUBE_HELM, "--kubeconfig", cfg.kubeconfig, "--helm", cfg.bin("helm"),
+    return [sys.executable, KUBE_HELM, "--delay", os.environ.get("LAB_KUBE_HELM_DELAY", "3"),
+            "--kubeconfig", cfg.kubeconfig, "--helm", cfg.bin("helm"),
             "--registry", cfg.registry, "--registry-user", cfg.registry_user,
             "--registry-password-file", cfg.registry_password_file, "--state-dir", cfg.path("kube-helm")]
 

@@ -1,0 +1,233 @@
+"""The kube-helm stand-in (lab/standins/kube_helm.py).
+
+Unit part: how it reads Kaapana's PREINSTALL_EXTENSIONS and a Job's env. Lab part (a real lab; brought up if it
+is not up, taken down afterwards only if this module started it): a real `helm install` of the admin chart pulled
+from the lab registry makes the stand-in install the three preinstall extensions after its delay, as their own
+releases in the Helm namespace with the admin release's values; their pods that mount a Kaapana PVC run on the
+storage node; a restarted stand-in installs nothing twice; undeploying installs nothing again; and the fault
+value lab.preinstallFailRelease leaves that release `failed`.
+"""
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+
+import pytest
+import yaml
+
+from lab import cli
+from lab.config import CONFIG, ROOT
+from lab.procs import ProcessTable
+from lab.standins import kube_helm
+
+PHASE2 = ["kaapana-platform-chart", "code-server-chart", "kaapana-workflows-core"]
+
+
+# ---------------------------------------------------------------------------------------------
+# unit
+# ---------------------------------------------------------------------------------------------
+def test_preinstall_extensions_as_kaapana_writes_them():
+    # kube-helm-chart's template leaves a trailing comma; preinstall_extensions.py strips it
+    text = '[{"name": "kaapana-platform-chart", "version": "0.6.1"},{"name": "code-server-chart", "version": "0.6.1"},]'
+    assert kube_helm.preinstall_extensions(text) == [{"name": "kaapana-platform-chart", "version": "0.6.1"},
+                                                     {"name": "code-server-chart", "version": "0.6.1"}]
+    assert kube_helm.preinstall_extensions(None) == []
+
+
+def test_lab_up_starts_the_standin_with_the_delay_of_the_environment(monkeypatch):
+    monkeypatch.setenv("LAB_KUBE_HELM_DELAY", "7")
+    argv = cli.kube_helm_argv(CONFIG)
+    assert argv[1].endswith("lab/standins/kube_helm.py")
+    assert argv[argv.index("--delay") + 1] == "7"
+    assert argv[argv.index("--helm") + 1] == CONFIG.bin("helm")
+    assert argv[argv.index("--registry-password-file") + 1] == CONFIG.registry_password_file
+    assert "--password" not in argv and "--password-stdin" not in argv  # the file's name only
+
+
+# ---------------------------------------------------------------------------------------------
+# real lab
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def lab():
+    if not os.access(CONFIG.bin("helm"), os.X_OK):
+        pytest.skip("lab helm not built yet")
+    started = False
+    if cli.status(CONFIG, quiet=True) != 0:
+        res = subprocess.run([sys.executable, "-m", "lab", "up"], cwd=ROOT, check=False)
+        assert res.returncode == 0, "lab up failed; see .lab/logs/"
+        started = True
+    yield CONFIG
+    if started and not os.environ.get("KAAPANA_LAB_KEEP"):
+        res = subprocess.run([sys.executable, "-m", "lab", "down"], cwd=ROOT, check=False)
+        assert res.returncode == 0, "lab down left something behind"
+
+
+class Client:
+    def __init__(self, cfg, tmp_path):
+        self.cfg = cfg
+        self.env = dict(os.environ, KUBECONFIG=cfg.kubeconfig, HELM_REGISTRY_CONFIG=str(tmp_path / "registry.json"),
+                        HELM_CACHE_HOME=str(tmp_path / "cache"), HELM_CONFIG_HOME=str(tmp_path / "config"),
+                        HELM_DATA_HOME=str(tmp_path / "data"))
+        self.helm("registry", "login", cfg.registry, "-u", cfg.registry_user, "--password-stdin", "--plain-http",
+                  input_text=cfg.registry_password())
+
+    def helm(self, *args, check=True, input_text=None):
+        res = subprocess.run([self.cfg.bin("helm")] + list(args), env=self.env, capture_output=True, text=True,
+                             input=input_text, timeout=300, check=False)
+        if check:
+            assert res.returncode == 0, "helm %s: %s%s" % (" ".join(args), res.stdout, res.stderr)
+        return res
+
+    def kubectl(self, *args, check=True, input_text=None):
+        res = subprocess.run([self.cfg.bin("kubectl"), "--kubeconfig", self.cfg.kubeconfig] + list(args),
+                             capture_output=True, text=True, input=input_text, timeout=120, check=False)
+        if check:
+            assert res.returncode == 0, "kubectl %s: %s" % (" ".join(args), res.stderr)
+        return res
+
+    def releases(self, namespace):
+        out = self.helm("list", "-n", namespace, "-a", "-o", "json").stdout
+        return {r["name"]: r for r in json.loads(out or "[]")}
+
+    def json(self, *args):
+        return json.loads(self.kubectl(*args, "-o", "json").stdout)
+
+
+def _wait(what, func, timeout=90, interval=1.0):
+    deadline = time.time() + timeout
+    while True:
+        value = func()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def _delay():
+    rec = json.load(open(os.path.join(CONFIG.path("pids"), "kube-helm.json")))
+    return float(rec["argv"][rec["argv"].index("--delay") + 1])
+
+
+def _ts(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _admin_args(prefix, version, storage_node, *extra):
+    sets = {"global.admin_namespace": prefix + "-admin", "global.helm_namespace": prefix + "-admin",
+            "global.services_namespace": prefix + "-services", "global.extensions_namespace": prefix + "-extensions",
+            "global.instance_uid": prefix, "global.storage_node": storage_node, "global.registry_url": CONFIG.registry,
+            "global.credentials_registry_password": "kube-helm-test-secret", "lab.projectNamespace": prefix + "-project"}
+    args = []
+    for key, value in sets.items():
+        args += ["--set-string", "%s=%s" % (key, value)]
+    return args + list(extra)
+
+
+def _cleanup(client, prefix, node=None, storage=False):
+    for name in reversed(PHASE2):
+        client.helm("uninstall", name, "-n", prefix + "-admin", "--no-hooks", "--wait", check=False)
+    client.helm("uninstall", "kaapana-admin-chart", "-n", prefix + "-default", "--no-hooks", "--wait", check=False)
+    if storage:
+        client.helm("uninstall", "kaapana-storageclass", "-n", "kaapana-system", "--wait", check=False)
+        client.kubectl("delete", "namespace", "kaapana-system", "--ignore-not-found", "--wait=false", check=False)
+    for suffix in ("admin", "services", "extensions", "project", "default"):
+        client.kubectl("delete", "namespace", "%s-%s" % (prefix, suffix), "--ignore-not-found", "--wait=false",
+                       check=False)
+    if node:
+        client.kubectl("delete", "node", node, "--ignore-not-found", check=False)
+
+
+def test_standin_installs_the_preinstall_extensions_of_a_061_admin_chart(lab, tmp_path):
+    client = Client(lab, tmp_path)
+    prefix, node = "khtest", "khtest-storage"
+    delay = _delay()
+    manifest = json.loads(cli._pool_node_manifest(node))
+    manifest["metadata"]["labels"]["kaapana.io/node"] = node
+    client.kubectl("apply", "-f", "-", input_text=json.dumps(manifest))
+    try:
+        # as kaapanactl.sh 0.6.1: pull the chart once, install its storage subchart first, then the admin chart
+        client.helm("pull", "oci://%s/charts/kaapana-admin-chart" % lab.registry, "--version", "0.6.1-lab",
+                    "--plain-http", "-d", str(tmp_path))
+        with tarfile.open(str(tmp_path / "kaapana-admin-chart-0.6.1-lab.tgz")) as tar:
+            tar.extractall(str(tmp_path / "chart"))
+        client.helm("upgrade", "--install", "kaapana-storageclass",
+                    str(tmp_path / "chart" / "kaapana-admin-chart" / "charts" / "kaapana-storage-chart"),
+                    "-n", "kaapana-system", "--create-namespace", "--set-string", "global.main_node_name=" + node,
+                    "--set-string", "global.replica_count=1", "--set-string", "global.fast_data_dir=/home/khtest",
+                    "--set-string", "global.slow_data_dir=/home/khtest")
+        client.helm("install", "kaapana-admin-chart", str(tmp_path / "kaapana-admin-chart-0.6.1-lab.tgz"),
+                    "-n", prefix + "-default", "--create-namespace", *_admin_args(prefix, "0.6.1-lab", node))
+        job = client.json("-n", prefix + "-admin", "get", "job", "init-extensions")
+        assert not client.releases(prefix + "-admin"), "installed before the Job existed?"
+        releases = _wait("the three preinstalled releases to be deployed", lambda: (
+            lambda r: r if set(r) == set(PHASE2) and all(x["status"] == "deployed" for x in r.values()) else None)(
+                client.releases(prefix + "-admin")), timeout=60 + delay)
+        created = _ts(job["metadata"]["creationTimestamp"])
+        for name in PHASE2:
+            assert releases[name]["chart"] == "%s-0.6.1-lab" % name
+            status = json.loads(client.helm("status", name, "-n", prefix + "-admin", "-o", "json").stdout)
+            # creationTimestamp has a resolution of one second
+            assert (_ts(status["info"]["first_deployed"]) - created).total_seconds() >= delay - 1, name
+            values = yaml.safe_load(client.helm("get", "values", name, "-n", prefix + "-admin", "-o", "yaml").stdout)
+            assert values["global"]["release_name"] == "kaapana-admin-chart"
+            assert values["global"]["instance_uid"] == prefix
+            assert "preinstall_extensions" not in values["global"]
+        labelled = client.helm("list", "-n", prefix + "-admin", "-l", "kaapana.lab/installed-by=kube-helm-standin",
+                               "-q").stdout.split()
+        assert sorted(labelled) == sorted(PHASE2)
+        # the services namespace filled in phase 2; every pod with a Kaapana PVC runs on the storage node
+        def pinned_and_ready():
+            pods = client.json("-n", prefix + "-services", "get", "pods")["items"]
+            with_claims = [p for p in pods if any("persistentVolumeClaim" in v for v in p["spec"].get("volumes", []))]
+            if len(with_claims) < 6 or any(p["status"].get("phase") not in ("Running", "Succeeded") for p in pods):
+                return None
+            return with_claims
+        with_claims = _wait("the services pods to run", pinned_and_ready, timeout=90)
+        assert {p["spec"]["nodeName"] for p in with_claims} == {node}
+        kube_helm_pod = [p for p in client.json("-n", prefix + "-admin", "get", "pods")["items"]
+                         if p["metadata"]["name"].startswith("kube-helm-")]
+        assert kube_helm_pod and kube_helm_pod[0]["spec"].get("nodeSelector") == {"kaapana.io/node": node}
+        # no secret in the stand-in's log
+        assert "kube-helm-test-secret" not in open(ProcessTable(CONFIG.state).log_path("kube-helm")).read()
+        # a restarted stand-in installs nothing twice
+        procs = ProcessTable(CONFIG.state)
+        procs.stop("kube-helm")
+        procs.start("kube-helm", cli.kube_helm_argv(CONFIG))
+        time.sleep(delay + 3)
+        for name in PHASE2:
+            assert client.releases(prefix + "-admin")[name]["revision"] == "1", name
+        # undeploy (Kaapana's order: the preinstalled releases, newest first, then the admin chart) installs nothing
+        for name in reversed(PHASE2):
+            client.helm("uninstall", name, "-n", prefix + "-admin", "--wait")
+        client.helm("uninstall", "kaapana-admin-chart", "-n", prefix + "-default", "--wait")
+        time.sleep(delay + 3)
+        assert not client.releases(prefix + "-admin")
+    finally:
+        _cleanup(client, prefix, node=node, storage=True)
+
+
+def test_preinstall_fail_release_leaves_that_release_failed(lab, tmp_path):
+    client = Client(lab, tmp_path)
+    prefix = "kftest"
+    try:
+        client.helm("install", "kaapana-admin-chart", "oci://%s/charts/kaapana-admin-chart" % lab.registry,
+                    "--version", "0.6.0-lab", "--plain-http", "-n", prefix + "-default", "--create-namespace",
+                    *_admin_args(prefix, "0.6.0-lab", "storage", "--set", "lab.createStorageClasses=false",
+                                 "--set-string", "lab.preinstallFailRelease=code-server-chart"))
+
+        def settled():
+            rel = client.releases(prefix + "-admin")
+            done = set(rel) == set(PHASE2) and all(r["status"] in ("deployed", "failed") for r in rel.values())
+            return rel if done else None
+        releases = _wait("the preinstalled releases to settle", settled, timeout=90 + _delay())
+        assert {n: r["status"] for n, r in releases.items()} == {
+            "kaapana-platform-chart": "deployed", "code-server-chart": "failed", "kaapana-workflows-core": "deployed"}
+        # the failing hook Job is not left behind
+        assert not client.kubectl("-n", prefix + "-admin", "get", "job", "lab-preinstall-fault",
+                                  check=False).returncode == 0
+    finally:
+        _cleanup(client, prefix)
