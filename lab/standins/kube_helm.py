@@ -161,8 +161,8 @@ class KubeHelm:
     def values_of(self, job):
         secret_name = (job.metadata.annotations or {}).get(VALUES_SECRET_ANNOTATION)
         if not secret_name:
-            raise LookupError("Job %s/%s has no annotation %s" % (job.metadata.namespace, JOB_NAME,
-                                                                 VALUES_SECRET_ANNOTATION))
+            raise LookupError("Job %s/%s has no annotation %s"
+                              % (job.metadata.namespace, JOB_NAME, VALUES_SECRET_ANNOTATION))
         secret = self.core.read_namespaced_secret(secret_name, job.metadata.namespace)
         return base64.b64decode((secret.data or {})["values.yaml"])
 

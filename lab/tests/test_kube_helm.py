@@ -179,6 +179,7 @@ def test_standin_installs_the_preinstall_extensions_of_a_061_admin_chart(lab, tm
         labelled = client.helm("list", "-n", prefix + "-admin", "-l", "kaapana.lab/installed-by=kube-helm-standin",
                                "-q").stdout.split()
         assert sorted(labelled) == sorted(PHASE2)
+
         # the services namespace filled in phase 2; every pod with a Kaapana PVC runs on the storage node
         def pinned_and_ready():
             pods = client.json("-n", prefix + "-services", "get", "pods")["items"]
@@ -186,6 +187,7 @@ def test_standin_installs_the_preinstall_extensions_of_a_061_admin_chart(lab, tm
             if len(with_claims) < 6 or any(p["status"].get("phase") not in ("Running", "Succeeded") for p in pods):
                 return None
             return with_claims
+
         with_claims = _wait("the services pods to run", pinned_and_ready, timeout=90)
         assert {p["spec"]["nodeName"] for p in with_claims} == {node}
         kube_helm_pod = [p for p in client.json("-n", prefix + "-admin", "get", "pods")["items"]
@@ -223,6 +225,7 @@ def test_preinstall_fail_release_leaves_that_release_failed(lab, tmp_path):
             rel = client.releases(prefix + "-admin")
             done = set(rel) == set(PHASE2) and all(r["status"] in ("deployed", "failed") for r in rel.values())
             return rel if done else None
+
         releases = _wait("the preinstalled releases to settle", settled, timeout=90 + _delay())
         assert {n: r["status"] for n, r in releases.items()} == {
             "kaapana-platform-chart": "deployed", "code-server-chart": "failed", "kaapana-workflows-core": "deployed"}
