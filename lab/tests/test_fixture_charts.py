@@ -201,7 +201,7 @@ def admin_render(*extra, namespace="default", **line):
 def forwarded_values(admin_docs):
     """The values kube-helm passes to each preinstalled release: the admin chart's preinstall-values Secret,
     named by Job init-extensions' annotation."""
-    job = [j for j in find(admin_docs, "Job", "init-extensions")][0]
+    job = find(admin_docs, "Job", "init-extensions")[0]
     name = job["metadata"]["annotations"]["kaapana.lab/values-secret"]
     secret = one(admin_docs, "Secret", name, job["metadata"]["namespace"])
     return base64.b64decode(secret["data"]["values.yaml"]).decode()
