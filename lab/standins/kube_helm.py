@@ -92,6 +92,7 @@ class KubeHelm:
         except (OSError, ValueError):
             self.handled = {}
         self.waiting = set()
+        self.warned = set()
 
     # -- helm ------------------------------------------------------------------------------------
     def env(self):
@@ -177,11 +178,21 @@ class KubeHelm:
         env = job_env(job)
         extensions = preinstall_extensions(env.get("PREINSTALL_EXTENSIONS"))
         helm_namespace = env.get("HELM_NAMESPACE") or namespace
+        if VALUES_SECRET_ANNOTATION not in (job.metadata.annotations or {}):
+            # not the lab's admin chart (e.g. Kaapana's own): nothing to install it with
+            LOG.warning("Job %s/%s (uid %s) has no annotation %s: ignored", namespace, JOB_NAME, uid,
+                        VALUES_SECRET_ANNOTATION)
+            self.handled[uid] = {"job": "%s/%s" % (namespace, JOB_NAME), "at": _now().isoformat(), "results": {},
+                                 "ignored": "no %s annotation" % VALUES_SECRET_ANNOTATION}
+            self.save()
+            return
         try:
             values = self.values_of(job)
         except (ApiException, LookupError, KeyError) as error:
-            LOG.warning("Job %s/%s (uid %s): values not readable yet: %s", namespace, JOB_NAME, uid,
-                        getattr(error, "reason", error))
+            if uid not in self.warned:
+                self.warned.add(uid)
+                LOG.warning("Job %s/%s (uid %s): values not readable yet (retrying): %s", namespace, JOB_NAME, uid,
+                            getattr(error, "reason", error))
             return
         if not self.login():
             return

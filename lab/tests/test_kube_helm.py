@@ -37,6 +37,101 @@ def test_preinstall_extensions_as_kaapana_writes_them():
     assert kube_helm.preinstall_extensions(None) == []
 
 
+class _Obj:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def _job(uid, age, annotated=True, namespace="adm"):
+    extensions = '[{"name": "a-chart", "version": "1.0"},{"name": "b-chart", "version": "1.0"},]'
+    env = [_Obj(name="PREINSTALL_EXTENSIONS", value=extensions),
+           _Obj(name="HELM_NAMESPACE", value="helmns")]
+    created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=age)
+    meta = _Obj(namespace=namespace, uid=uid, creation_timestamp=created, deletion_timestamp=None,
+                annotations={"kaapana.lab/values-secret": "rel-preinstall-values"} if annotated else {})
+    return _Obj(metadata=meta, spec=_Obj(template=_Obj(spec=_Obj(containers=[_Obj(env=env)]))))
+
+
+class _FakeStandin(kube_helm.KubeHelm):
+    """The stand-in with the lab API and helm replaced: records helm's argv and what the values file held."""
+
+    def __init__(self, state_dir, jobs, delay=3.0):
+        super().__init__(None, "/lab/admin.kubeconfig", "/lab/helm", "10.89.0.1:5000", "kaapana-lab",
+                         "/dev/null", str(state_dir), delay=delay)
+        self.jobs, self.calls, self.values_seen, self.deployed = jobs, [], [], set()
+        self.batch = _Obj(list_job_for_all_namespaces=lambda field_selector: _Obj(items=list(self.jobs.values())),
+                          read_namespaced_job=self._read_job)
+        self.core = _Obj(read_namespaced_secret=lambda name, ns: _Obj(data={
+            "values.yaml": "Z2xvYmFsOiB7Y3JlZGVudGlhbHNfbWluaW9fcGFzc3dvcmQ6IHMzY3JldH0K"}))  # password s3cret
+
+    def _read_job(self, name, namespace):
+        for job in self.jobs.values():
+            if job.metadata.namespace == namespace:
+                return job
+        raise kube_helm.ApiException(status=404)
+
+    def login(self):
+        return True
+
+    def run_helm(self, *args, input_text=None, timeout=600):
+        self.calls.append(list(args))
+        if args[0] == "status":
+            found = args[1] in self.deployed
+            return _Obj(returncode=0 if found else 1, stderr="",
+                        stdout=json.dumps({"info": {"status": "deployed"}, "chart": {"metadata": {"version": "1.0"}}}))
+        if args[0] == "upgrade":
+            path = args[args.index("-f") + 1]
+            self.values_seen.append((oct(os.stat(path).st_mode & 0o777), open(path).read()))
+            self.deployed.add(args[2])
+        return _Obj(returncode=0, stdout="", stderr="")
+
+
+def _installs(standin):
+    return [c[2] for c in standin.calls if c[0] == "upgrade"]
+
+
+def test_standin_waits_for_the_delay_and_installs_once_per_job_uid(tmp_path):
+    jobs = {"j1": _job("uid-1", age=1)}
+    standin = _FakeStandin(tmp_path, jobs)
+    standin.sync()
+    assert not standin.calls  # within the delay
+    jobs["j1"] = _job("uid-1", age=4)
+    standin.sync()
+    assert _installs(standin) == ["a-chart", "b-chart"]
+    upgrade = [c for c in standin.calls if c[0] == "upgrade"][0]
+    assert upgrade[:8] == ["upgrade", "--install", "a-chart", "oci://10.89.0.1:5000/charts/a-chart", "--version", "1.0",
+                           "-n", "helmns"]
+    assert not any("s3cret" in arg for call in standin.calls for arg in call)
+    assert standin.values_seen[0] == ("0o600", "global: {credentials_minio_password: s3cret}\n")
+    assert not os.listdir(tmp_path / "values")  # the values file is gone
+    standin.sync()
+    assert _installs(standin) == ["a-chart", "b-chart"]  # once per Job UID
+    # a restarted stand-in remembers the Job
+    again = _FakeStandin(tmp_path, jobs)
+    again.sync()
+    assert not again.calls
+    # a new Job (a redeploy of the admin chart) installs again; deployed releases are skipped as kube-helm does
+    jobs["j1"] = _job("uid-2", age=5)
+    again.deployed = {"a-chart"}
+    again.sync()
+    assert _installs(again) == ["b-chart"]
+
+
+def test_standin_abandons_a_deleted_job_and_ignores_foreign_ones(tmp_path):
+    jobs = {"j1": _job("uid-1", age=10)}
+    standin = _FakeStandin(tmp_path, jobs)
+
+    def gone(name, namespace):
+        raise kube_helm.ApiException(status=404)
+    standin.batch.read_namespaced_job = gone
+    standin.sync()  # the Job is gone by the time it would install (undeploy): nothing is installed
+    assert not _installs(standin)
+    foreign = _FakeStandin(tmp_path / "other", {"j": _job("uid-9", age=10, annotated=False)})
+    foreign.sync()
+    foreign.sync()
+    assert not foreign.calls and foreign.handled["uid-9"]["ignored"]
+
+
 def test_lab_up_starts_the_standin_with_the_delay_of_the_environment(monkeypatch):
     monkeypatch.setenv("LAB_KUBE_HELM_DELAY", "7")
     argv = cli.kube_helm_argv(CONFIG)
