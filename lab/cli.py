@@ -14,6 +14,7 @@ from lab.procs import ProcessTable
 
 BUILD_SCRIPT = os.path.join(ROOT, "lab", "scripts", "build-binaries.sh")
 PROVISIONER = os.path.join(ROOT, "lab", "standins", "provisioner.py")
+KUBE_HELM = os.path.join(ROOT, "lab", "standins", "kube_helm.py")
 POOL_NODE = "lab-pool-0"
 LAB_PORTS = {"kube-apiserver": (CONFIG.gateway, CONFIG.api_port), "etcd": ("127.0.0.1", 2379),
              "etcd-peer": ("127.0.0.1", 2380), "etcd-metrics": ("127.0.0.1", 2381),
@@ -108,6 +109,11 @@ def up(cfg, args):
     if os.path.exists(PROVISIONER) and not procs.running("provisioner"):
         procs.start("provisioner", [sys.executable, PROVISIONER, "--kubeconfig", cfg.kubeconfig,
                                     "--containers-conf", nodes.podman_env(cfg)["CONTAINERS_CONF"]])
+    kube_helm = kube_helm_argv(cfg)
+    if procs.running("kube-helm") and procs.argv("kube-helm") != kube_helm:
+        procs.stop("kube-helm")  # started with another delay: restarted (it remembers the Jobs it handled)
+    if not procs.running("kube-helm"):
+        procs.start("kube-helm", kube_helm)
     for spec in args.nodes or []:
         add_node(cfg, state, env, image, spec)
     save_state(cfg, state)
@@ -115,6 +121,15 @@ def up(cfg, args):
     log("charts in oci://%s/charts: %s" % (cfg.registry, ", ".join(pushed) or "none"))
     log("lab up in %.1fs (%s)" % (took, "cold: binaries built in %.0fs" % build_s if build_s else "warm"))
     return 0 if status(cfg, quiet=True) == 0 else 1
+
+
+def kube_helm_argv(cfg):
+    """The kube-helm stand-in (installs the preinstall extensions when an init-extensions Job appears).
+    Its delay comes from LAB_KUBE_HELM_DELAY in the environment of `lab up` (default 3 s)."""
+    return [sys.executable, KUBE_HELM, "--delay", os.environ.get("LAB_KUBE_HELM_DELAY", "3"),
+            "--kubeconfig", cfg.kubeconfig, "--helm", cfg.bin("helm"),
+            "--registry", cfg.registry, "--registry-user", cfg.registry_user,
+            "--registry-password-file", cfg.registry_password_file, "--state-dir", cfg.path("kube-helm")]
 
 
 def add_node(cfg, state, env, image, spec):
@@ -140,7 +155,7 @@ def down(cfg, args):
     procs = ProcessTable(cfg.state)
     state = load_state(cfg)
     env = nodes.podman_env(cfg)
-    for name in ["provisioner", "registry"] + list(reversed(controlplane.COMPONENTS)):
+    for name in ["kube-helm", "provisioner", "registry"] + list(reversed(controlplane.COMPONENTS)):
         pid = procs.stop(name)
         if pid:
             log("stopped %s (pid %d)" % (name, pid))
@@ -157,7 +172,7 @@ def down(cfg, args):
         else:
             log("network %s kept: %s" % (cfg.network, res.stderr.strip()))
     # The cluster's data goes with the lab; the PKI and the podman config stay for a fast next start.
-    for sub in ("etcd", "registry", "charts", "node-share", "helm", "lab.json", "kwok.yaml"):
+    for sub in ("etcd", "registry", "charts", "node-share", "helm", "kube-helm", "lab.json", "kwok.yaml"):
         target = cfg.path(sub)
         if os.path.isdir(target):
             shutil.rmtree(target)
@@ -180,6 +195,8 @@ def status(cfg, quiet=False):
     rows.append(("registry", procs.running("registry") and registry.healthy(cfg), "http://%s (auth)" % cfg.registry))
     if os.path.exists(PROVISIONER):
         rows.append(("provisioner", procs.running("provisioner"), "stand-in PV provisioner"))
+    rows.append(("kube-helm", procs.running("kube-helm"), "stand-in for kube-helm's init-extensions (log %s)"
+                 % procs.log_path("kube-helm")))
     env = nodes.podman_env(cfg)
     state = load_state(cfg)
     for name, cid in sorted(state.get("containers", {}).items()):

@@ -46,6 +46,14 @@ class ProcessTable:
             return rec["pid"]
         return None
 
+    def argv(self, name):
+        """The command line a recorded process was started with (None if there is no record)."""
+        try:
+            with open(self._record(name)) as handle:
+                return json.load(handle).get("argv")
+        except (OSError, ValueError):
+            return None
+
     def names(self):
         return sorted(f[:-5] for f in os.listdir(self.dir) if f.endswith(".json"))
 

@@ -1,9 +1,15 @@
 """The lab's OCI registry: Debian's docker-registry 2.8.2 (unpacked from the .deb into the
 cache, so the package's own service never starts), with its own config and an htpasswd user."""
+import concurrent.futures
 import glob
+import hashlib
+import json
 import os
+import re
 import secrets
+import shutil
 import subprocess
+import tempfile
 import urllib.error
 import urllib.request
 
@@ -51,7 +57,10 @@ def configure(cfg):
     if not os.path.exists(cfg.registry_password_file):
         _write_private(cfg.registry_password_file, secrets.token_urlsafe(18) + "\n")
     password = cfg.registry_password().encode()
-    hashed = bcrypt.hashpw(password, bcrypt.gensalt(rounds=10)).decode()
+    # The registry checks the bcrypt hash on every request (a chart push makes about ten): at cost 10 that is
+    # ~85 ms of CPU each, most of `lab up`'s push time. The password is 18 random bytes on a local bridge, so the
+    # hash's work factor adds no protection: cost 5 (~3 ms).
+    hashed = bcrypt.hashpw(password, bcrypt.gensalt(rounds=5)).decode()
     _write_private(os.path.join(base, "htpasswd"), "%s:%s\n" % (cfg.registry_user, hashed))
     _write_private(os.path.join(base, "config.yml"), "\n".join([
         "version: 0.1",
@@ -97,24 +106,149 @@ def helm_env(cfg):
     return env
 
 
+CHARTS_DIR = os.path.join(ROOT, "lab", "charts")
+LIBRARY = "kaapana-library-chart"
+ADMIN = "kaapana-admin-chart"
+STORAGE = "kaapana-storage-chart"
+PHASE2 = ("kaapana-platform-chart", "code-server-chart", "kaapana-workflows-core")
+# The source folders hold the 0.6.0-lab shape; every shape is made from them at package time.
+SOURCE_VERSION = "0.6.0-lab"
+# Shapes of the Kaapana fixture charts: version -> appVersion and whether the admin chart carries
+# charts/kaapana-storage-chart (Kaapana 0.6.1 moved the storage classes there).
+SHAPES = {"0.6.0-lab": {"app_version": "0.6.0", "storage_chart": False},
+          "0.6.1-lab": {"app_version": "0.6.1", "storage_chart": True}}
+STORAGE_DEPENDENCY = """  # Kaapana 0.6.1: the storage classes; kaapanactl.sh installs this subchart on its own first
+  # (release kaapana-storageclass), so it stays disabled inside the admin release.
+  - name: kaapana-storage-chart
+    version: %s
+    condition: kaapana-storage-chart.enabled
+"""
+
+
+def _rewrite(path, func):
+    with open(path) as handle:
+        text = handle.read()
+    new = func(text)
+    with open(path, "w") as handle:
+        handle.write(new)
+
+
+def _stamp(folder, version, app_version):
+    """Kaapana's build stamps the build version into Chart.yaml and values.yaml; so does this."""
+    def chart_yaml(text):
+        text = text.replace(SOURCE_VERSION, version)
+        return re.sub(r'(?m)^appVersion: "0\.6\.0"$', 'appVersion: "%s"' % app_version, text)
+    _rewrite(os.path.join(folder, "Chart.yaml"), chart_yaml)
+    if os.path.exists(os.path.join(folder, "values.yaml")):
+        _rewrite(os.path.join(folder, "values.yaml"), lambda text: text.replace(SOURCE_VERSION, version))
+
+
+def _copy(name, dest):
+    shutil.copytree(os.path.join(CHARTS_DIR, name), dest, ignore=shutil.ignore_patterns("charts", "*.tgz"))
+
+
+def stage_shape(version, dest):
+    """The Kaapana fixture charts of one shape (library, admin chart, the three phase-2 charts), ready to
+    package, under dest/<chart name>. Returns {chart name: folder}."""
+    shape = SHAPES[version]
+    out = {}
+    for name in (LIBRARY, ADMIN) + PHASE2:
+        folder = os.path.join(dest, name)
+        _copy(name, folder)
+        _stamp(folder, version, shape["app_version"])
+        if name != LIBRARY:
+            shutil.copytree(out[LIBRARY], os.path.join(folder, "charts", LIBRARY))
+        out[name] = folder
+    if shape["storage_chart"]:
+        admin = out[ADMIN]
+        sub = os.path.join(admin, "charts", STORAGE)
+        _copy(STORAGE, sub)
+        _rewrite(os.path.join(sub, "Chart.yaml"),
+                 lambda text: re.sub(r'(?m)^version: .*$', 'version: "%s"' % version, text))
+        _rewrite(os.path.join(admin, "Chart.yaml"), lambda text: text.rstrip("\n") + "\n" + STORAGE_DEPENDENCY % version)
+
+        def values(text):
+            text, count = re.subn(r"(?m)^  createStorageClasses: true$", "  createStorageClasses: false", text)
+            assert count == 1, "lab.createStorageClasses not found in %s/values.yaml" % ADMIN
+            return text.rstrip("\n") + "\n\n# Kaapana 0.6.1: installed on its own (kaapana-storageclass), never as part of " \
+                "this release.\nkaapana-storage-chart:\n  enabled: false\n"
+        _rewrite(os.path.join(admin, "values.yaml"), values)
+    return out
+
+
+def stage_charts(dest):
+    """Every chart `lab up` publishes, assembled under dest: both shapes of the Kaapana fixture charts
+    (dest/<version>/<name>) and every other folder of lab/charts as it is (dest/other/<name>).
+    Returns a list of (name, version, folder)."""
+    staged = []
+    for version in SHAPES:
+        for name, folder in stage_shape(version, os.path.join(dest, version)).items():
+            staged.append((name, version, folder))
+    kaapana = {LIBRARY, ADMIN} | set(PHASE2)
+    for name in sorted(os.listdir(CHARTS_DIR)):
+        if name in kaapana or not os.path.exists(os.path.join(CHARTS_DIR, name, "Chart.yaml")):
+            continue
+        folder = os.path.join(dest, "other", name)
+        _copy(name, folder)
+        with open(os.path.join(folder, "Chart.yaml")) as handle:
+            version = re.search(r'(?m)^version: "?([^"\s]+)"?', handle.read()).group(1)
+        staged.append((name, version, folder))
+    return staged
+
+
+def _tree_digest(folder):
+    digest = hashlib.sha256()
+    for base, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(base, name)
+            digest.update(os.path.relpath(path, folder).encode() + b"\0")
+            with open(path, "rb") as handle:
+                digest.update(handle.read() + b"\0")
+    return digest.hexdigest()
+
+
 def push_charts(cfg):
-    """Package every chart in lab/charts and push it to oci://<registry>/charts."""
+    """Package every staged chart (stage_charts) and push it to oci://<registry>/charts. A chart whose
+    staged content is unchanged since this lab pushed it (digest in .lab/helm/pushed.json) is skipped.
+    Returns the names of the .tgz files in .lab/charts (the node containers get them)."""
     helm = cfg.bin("helm")
     env = helm_env(cfg)
     out = cfg.path("charts")
     os.makedirs(out, exist_ok=True)
-    subprocess.run([helm, "registry", "login", cfg.registry, "--username", cfg.registry_user, "--password-stdin",
-                    "--plain-http"], input=cfg.registry_password(), text=True, env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    pushed = []
-    charts_dir = os.path.join(ROOT, "lab", "charts")
-    for name in sorted(os.listdir(charts_dir)) if os.path.isdir(charts_dir) else []:
-        if not os.path.exists(os.path.join(charts_dir, name, "Chart.yaml")):
-            continue
-        res = subprocess.run([helm, "package", os.path.join(charts_dir, name), "-d", out], env=env, check=True,
-                             capture_output=True, text=True)
-        tgz = res.stdout.strip().rsplit(": ", 1)[-1]
-        subprocess.run([helm, "push", tgz, "oci://%s/charts" % cfg.registry, "--plain-http"], env=env, check=True,
-                       capture_output=True, text=True)
-        pushed.append(os.path.basename(tgz))
-    return pushed
+    record = cfg.path("helm", "pushed.json")
+    try:
+        with open(record) as handle:
+            pushed = json.load(handle)
+    except (OSError, ValueError):
+        pushed = {}
+    names, todo = [], []
+    with tempfile.TemporaryDirectory(prefix="lab-charts-") as work:
+        for name, version, folder in stage_charts(work):
+            tgz = os.path.join(out, "%s-%s.tgz" % (name, version))
+            digest = _tree_digest(folder)
+            names.append(os.path.basename(tgz))
+            if pushed.get(os.path.basename(tgz)) == digest and os.path.exists(tgz):
+                continue
+            res = subprocess.run([helm, "package", folder, "-d", out], env=env, check=True, capture_output=True,
+                                 text=True)
+            made = res.stdout.strip().rsplit(": ", 1)[-1]
+            assert os.path.abspath(made) == os.path.abspath(tgz), (made, tgz)
+            todo.append((tgz, digest))
+    if todo:
+        subprocess.run([helm, "registry", "login", cfg.registry, "--username", cfg.registry_user,
+                        "--password-stdin", "--plain-http"], input=cfg.registry_password(), text=True,
+                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+        def push(tgz):
+            subprocess.run([helm, "push", tgz, "oci://%s/charts" % cfg.registry, "--plain-http"], env=env,
+                           check=True, capture_output=True, text=True)
+        # helm push mostly waits on the registry (bcrypt per request): a few at a time
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(push, [tgz for tgz, _digest in todo]))
+        for tgz, digest in todo:
+            pushed[os.path.basename(tgz)] = digest
+        os.makedirs(os.path.dirname(record), exist_ok=True)
+        with open(record, "w") as handle:
+            json.dump(pushed, handle, indent=1, sort_keys=True)
+    return names

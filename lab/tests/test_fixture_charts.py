@@ -4,24 +4,40 @@
 complete `helm install --set` line (kaapanactl.sh deploy_chart, 0.6.0; see
 ../shared/reference/kaapana-deployment.md section 1.5) and the rendered objects are checked: the values
 ConfigMap records every value with its type, credentials appear only in Secrets (the ConfigMap
-holds their sha256), INSTANCE_UID namespaces, PVC storage classes, hooks. No cluster is needed.
+holds their sha256), INSTANCE_UID namespaces, PVC storage classes, hooks. The Kaapana fixture charts are
+rendered as `lab up` packages them (lab.registry.stage_charts: both shapes, 0.6.0-lab and 0.6.1-lab, with the
+library and, for 0.6.1-lab, the storage subchart in charts/); the phase-2 charts get the values kube-helm passes
+them (the admin chart's preinstall-values Secret). No cluster is needed.
 """
+import atexit
 import base64
 import hashlib
 import json
 import os
+import shutil
 import subprocess
+import tarfile
+import tempfile
 
 import pytest
 import yaml
 
+from lab import registry
 from lab.config import CONFIG, ROOT
 
 HELM = os.environ.get("LAB_HELM") or CONFIG.bin("helm")
 CHARTS = os.path.join(ROOT, "lab", "charts")
-ADMIN = os.path.join(CHARTS, "kaapana-admin-chart")
-LONGHORN = os.path.join(CHARTS, "longhorn")
-GPU = os.path.join(CHARTS, "gpu-operator")
+# Every chart as `lab up` packages it (staged once per test session).
+_STAGE = tempfile.mkdtemp(prefix="lab-fixture-charts-")
+atexit.register(shutil.rmtree, _STAGE, True)
+STAGED = {(name, version): folder for name, version, folder in registry.stage_charts(_STAGE)}
+ADMIN = STAGED[("kaapana-admin-chart", "0.6.0-lab")]
+ADMIN_061 = STAGED[("kaapana-admin-chart", "0.6.1-lab")]
+PHASE2 = ("kaapana-platform-chart", "code-server-chart", "kaapana-workflows-core")
+PLATFORM = STAGED[("kaapana-platform-chart", "0.6.0-lab")]
+STORAGE = os.path.join(ADMIN_061, "charts", "kaapana-storage-chart")
+LONGHORN = STAGED[("longhorn", "1.10.1")]
+GPU = STAGED[("gpu-operator", "v25.10.0")]
 KUBE_VERSION = "1.34.4"
 
 pytestmark = pytest.mark.skipif(
@@ -182,6 +198,36 @@ def admin_render(*extra, namespace="default", **line):
     return render(ADMIN, *set_args(kaapana_set_line(**line)), *extra, namespace=namespace)
 
 
+def forwarded_values(admin_docs):
+    """The values kube-helm passes to each preinstalled release: the admin chart's preinstall-values Secret,
+    named by Job init-extensions' annotation."""
+    job = find(admin_docs, "Job", "init-extensions")[0]
+    name = job["metadata"]["annotations"]["kaapana.lab/values-secret"]
+    secret = one(admin_docs, "Secret", name, job["metadata"]["namespace"])
+    return base64.b64decode(secret["data"]["values.yaml"]).decode()
+
+
+def phase2_render(admin_docs, chart, *extra, version="0.6.0-lab"):
+    """A phase-2 chart rendered as the kube-helm stand-in installs it (release = chart name, in the
+    Helm namespace, with the admin release's values)."""
+    text = forwarded_values(admin_docs)
+    values = yaml.safe_load(text)
+    path = os.path.join(_STAGE, "values-%s.yaml" % hashlib.sha256(text.encode()).hexdigest()[:16])
+    with open(path, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+    return render(STAGED[(chart, version)], "-f", path, *extra, release=chart,
+                  namespace=values["global"]["helm_namespace"])
+
+
+def platform_docs(admin_docs, version="0.6.0-lab"):
+    """The whole platform: the admin release and the three releases kube-helm preinstalls."""
+    docs = list(admin_docs)
+    for chart in PHASE2:
+        docs += phase2_render(admin_docs, chart, version=version)
+    return docs
+
+
 def recorded_values(docs, namespace="default"):
     cm = one(docs, "ConfigMap", "kaapana-admin-chart-values", namespace)
     return cm, json.loads(cm["data"]["values.json"])
@@ -202,8 +248,21 @@ def test_lint_strict(chart, args):
     assert "0 chart(s) failed" in out
 
 
+@pytest.mark.parametrize("name,version", sorted(STAGED), ids=["%s-%s" % key for key in sorted(STAGED)])
+def test_every_published_chart_lints(name, version):
+    """Every chart `lab up` pushes, in both shapes, as packaged; the Kaapana ones with the admin chart's
+    defaults (the phase-2 charts also with the values kube-helm passes them)."""
+    out = helm("lint", "--strict", "--kube-version", KUBE_VERSION, STAGED[(name, version)]).stdout
+    assert "0 chart(s) failed" in out
+    if name in PHASE2:
+        admin = render(STAGED[("kaapana-admin-chart", version)], *set_args(kaapana_set_line(uid="a")),
+                       namespace="a-default")
+        assert phase2_render(admin, name, version=version)
+
+
 @pytest.mark.parametrize("chart,tgz", [
     (ADMIN, "kaapana-admin-chart-0.6.0-lab.tgz"),
+    (ADMIN_061, "kaapana-admin-chart-0.6.1-lab.tgz"),
     (LONGHORN, "longhorn-1.10.1.tgz"),
     (GPU, "gpu-operator-v25.10.0.tgz"),
 ])
@@ -365,24 +424,36 @@ def test_admin_namespaces_with_instance_uid():
     g = vals["global"]
     assert g["instance_uid"] == "a" and g["include_reverse_proxy"] is True
     assert g["fast_data_dir"] == "/home/kaapana-a" and g["slow_data_dir"] == "/home/kaapana-slow-a"
-    # own reverse proxy for the instance, shared admin namespace keeps the main one
+    # own reverse proxy for the instance (kaapana-platform-chart), shared admin namespace keeps the main one
     one(docs, "Service", "traefik-a", "admin")
-    one(docs, "Deployment", "traefik", "a-services")
-    one(docs, "Deployment", "oauth2-proxy", "a-services")
     one(docs, "Deployment", "traefik", "admin")
+    assert not find(docs, "Deployment", namespace="a-services")
+    platform = phase2_render(docs, "kaapana-platform-chart")
+    one(platform, "Deployment", "traefik", "a-services")
+    one(platform, "Deployment", "oauth2-proxy", "a-services")
+    assert {d["metadata"]["namespace"] for d in namespaced(platform)} <= names
     job = one(docs, "Job", "version-file-writer", "admin")
     env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["VERSION_FILE"] == "/home/kaapana-a/version"
 
 
 def test_admin_workloads():
-    docs = admin_render(registry="registry.lab.example/kaapana", dev_mode="false")
+    admin = admin_render(registry="registry.lab.example/kaapana", dev_mode="false")
+    # phase 1 (admin chart): only the admin namespace's workloads
+    assert {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in find(admin, "Deployment")} == {
+        ("admin", "traefik"), ("admin", "oauth2-proxy"), ("admin", "keycloak"),
+        ("admin", "kube-helm"), ("admin", "squid-proxy")}
+    assert {(j["metadata"]["namespace"], j["metadata"]["name"]) for j in find(admin, "Job") if not hook(j)} == {
+        ("admin", "version-file-writer"), ("admin", "init-collections"), ("admin", "init-extensions")}
+    # phase 2 (kube-helm's preinstalled releases): the services namespace fills
+    docs = platform_docs(admin)
     deployments = find(docs, "Deployment")
-    assert {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in deployments} >= {
+    assert {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in deployments} == {
         ("admin", "traefik"), ("admin", "oauth2-proxy"), ("admin", "keycloak"),
         ("admin", "kube-helm"), ("admin", "squid-proxy"), ("services", "landing-page"),
-        ("services", "postgres"), ("services", "minio"), ("services", "airflow-scheduler")}
-    jobs = [j for j in find(docs, "Job") if "helm.sh/hook" not in j["metadata"].get("annotations", {})]
+        ("services", "postgres"), ("services", "minio"), ("services", "airflow-scheduler"),
+        ("services", "code-server")}
+    jobs = [j for j in find(docs, "Job") if not hook(j)]
     assert {j["metadata"]["namespace"] for j in jobs} == {
         "admin", "services", "extensions", "project-admin"}
     vfw = one(docs, "Job", "version-file-writer", "admin")
@@ -396,8 +467,8 @@ def test_admin_workloads():
             assert c["imagePullPolicy"] == "IfNotPresent"
             assert "securityContext" not in c
         selector = spec.get("nodeSelector")
-        if workload["metadata"]["name"] == "postgres":
-            assert selector == {"kaapana.io/node": "storage"}
+        if any("persistentVolumeClaim" in v for v in spec.get("volumes", [])):
+            assert selector == {"kaapana.io/node": "storage"}, workload["metadata"]["name"]
         else:
             assert selector is None, workload["metadata"]["name"]
     for svc in find(docs, "Service"):
@@ -425,7 +496,18 @@ def test_admin_pod_annotations_for_fault_injection():
     docs = admin_render(
         "--set-string", "podAnnotations.kwok\\.test/ready-after=3",
         "--set-string", "componentPodAnnotations.landing-page.kwok\\.test/fault=CrashLoopBackOff",
+        "--set-string", "componentPodAnnotations.code-server.kwok\\.test/fault=ImagePullBackOff",
+        "--set-string", "componentPodAnnotations.dummy-workflow.kwok\\.test/fault=Failed",
         "--set-string", "hookPodAnnotations.postDelete.kwok\\.test/fault=Failed")
+    keycloak = one(docs, "Deployment", "keycloak", "admin")
+    assert keycloak["spec"]["template"]["metadata"]["annotations"] == {"kwok.test/ready-after": "3"}
+    # the admin release's values reach the workloads of the releases kube-helm preinstalls
+    docs = platform_docs(docs)
+    code_server = one(docs, "Deployment", "code-server", "services")
+    assert code_server["spec"]["template"]["metadata"]["annotations"] == {
+        "kwok.test/ready-after": "3", "kwok.test/fault": "ImagePullBackOff"}
+    dummy = one(docs, "Job", "dummy-workflow", "services")
+    assert dummy["spec"]["template"]["metadata"]["annotations"]["kwok.test/fault"] == "Failed"
     landing = one(docs, "Deployment", "landing-page", "services")
     assert landing["spec"]["template"]["metadata"]["annotations"] == {
         "kwok.test/ready-after": "3", "kwok.test/fault": "CrashLoopBackOff"}
@@ -435,7 +517,7 @@ def test_admin_pod_annotations_for_fault_injection():
     assert post["spec"]["template"]["metadata"]["annotations"] == {"kwok.test/fault": "Failed"}
     pre = one(docs, "Job", "kaapana-pre-install", "default")
     assert "annotations" not in pre["spec"]["template"]["metadata"]
-    clean = admin_render()
+    clean = platform_docs(admin_render())
     assert "annotations" not in one(clean, "Deployment", "landing-page")["spec"]["template"]["metadata"]
 
 
@@ -446,7 +528,10 @@ def test_admin_pod_annotations_for_fault_injection():
                   "kaapana-longhorn-fast-workflow"), "ReadWriteMany"),
 ])
 def test_admin_pvcs_use_the_given_storage_classes(storage, classes, workflow_mode):
-    docs = admin_render(storage=storage)
+    admin = admin_render(storage=storage)
+    assert {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in find(admin, "PersistentVolumeClaim")} == {
+        ("admin", "extensions-pv-claim")}
+    docs = platform_docs(admin)
     fast, slow, workflow = classes
     pvcs = {(p["metadata"]["namespace"], p["metadata"]["name"]): p
             for p in find(docs, "PersistentVolumeClaim")}
@@ -464,7 +549,7 @@ def test_admin_pvcs_use_the_given_storage_classes(storage, classes, workflow_mod
         assert spec["accessModes"] == [mode], key
         assert pvcs[key]["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     mounted = {(d["metadata"]["namespace"], v["persistentVolumeClaim"]["claimName"])
-               for d in find(docs, "Deployment")
+               for d in find(docs, "Deployment") + find(docs, "Job")
                for v in d["spec"]["template"]["spec"].get("volumes", [])
                if "persistentVolumeClaim" in v}
     assert mounted == set(want)
@@ -492,6 +577,146 @@ def test_admin_storage_classes_as_kaapana_060():
 
 def hook(doc):
     return doc["metadata"].get("annotations", {}).get("helm.sh/hook")
+
+
+# ---------------------------------------------------------------------------------------------
+# the two shapes, storage pinning, kube-helm's preinstall, Traefik v3 CRDs
+# ---------------------------------------------------------------------------------------------
+def pod_claims(workload):
+    return [v["persistentVolumeClaim"]["claimName"] for v in workload["spec"]["template"]["spec"].get("volumes", [])
+            if "persistentVolumeClaim" in v]
+
+
+@pytest.mark.parametrize("version", ["0.6.0-lab", "0.6.1-lab"])
+@pytest.mark.parametrize("line", [{}, {"uid": "a", "storage": "longhorn"}], ids=["default", "uid-longhorn"])
+def test_every_pod_with_a_kaapana_pvc_is_pinned_to_the_storage_node(version, line):
+    """Kaapana's kaapana.nodeSelector: every pod that mounts a Kaapana PVC runs on kaapana.io/node=<storage_node>,
+    in the admin chart and in every release kube-helm preinstalls."""
+    namespace = "a-default" if line else "default"
+    admin = render(STAGED[("kaapana-admin-chart", version)], *set_args(kaapana_set_line(**line)),
+                   "--set-string", "global.storage_node=main-storage", namespace=namespace)
+    docs = platform_docs(admin, version=version)
+    pinned = set()
+    for workload in find(docs, "Deployment") + find(docs, "Job"):
+        spec = workload["spec"]["template"]["spec"]
+        if pod_claims(workload):
+            assert spec.get("nodeSelector") == {"kaapana.io/node": "main-storage"}, workload["metadata"]["name"]
+            pinned.add(workload["metadata"]["name"])
+    assert pinned == {"kube-helm", "init-collections", "init-extensions", "postgres", "minio", "airflow-scheduler",
+                      "code-server", "dummy-workflow", "registration-workflow"}
+
+
+def test_the_060_and_061_shapes_come_from_one_source():
+    """0.6.0-lab: the admin chart creates the five classes. 0.6.1-lab: it carries charts/kaapana-storage-chart
+    (condition kaapana-storage-chart.enabled, false) and creates none; both stamp their version everywhere."""
+    for version, app in (("0.6.0-lab", "0.6.0"), ("0.6.1-lab", "0.6.1")):
+        for name in ("kaapana-admin-chart",) + PHASE2:
+            chart = yaml.safe_load(open(os.path.join(STAGED[(name, version)], "Chart.yaml")))
+            assert (chart["version"], chart["appVersion"]) == (version, app), name
+            assert os.path.isfile(os.path.join(STAGED[(name, version)], "charts", "kaapana-library-chart", "Chart.yaml"))
+    old = yaml.safe_load(open(os.path.join(ADMIN, "Chart.yaml")))
+    new = yaml.safe_load(open(os.path.join(ADMIN_061, "Chart.yaml")))
+    assert [d["name"] for d in old["dependencies"]] == ["kaapana-library-chart"]
+    storage = [d for d in new["dependencies"] if d["name"] == "kaapana-storage-chart"]
+    assert storage == [{"name": "kaapana-storage-chart", "version": "0.6.1-lab",
+                        "condition": "kaapana-storage-chart.enabled"}]
+    assert not os.path.exists(os.path.join(ADMIN, "charts", "kaapana-storage-chart"))
+    values = yaml.safe_load(open(os.path.join(ADMIN_061, "values.yaml")))
+    assert values["kaapana-storage-chart"] == {"enabled": False}
+    assert values["lab"]["createStorageClasses"] is False
+    assert values["global"]["kaapana_build_version"] == "0.6.1-lab"
+    assert {e["version"] for e in values["global"]["preinstall_extensions"]} == {"0.6.1-lab"}
+    assert len(find(admin_render(), "StorageClass")) == 5
+    docs = render(ADMIN_061, *set_args(kaapana_set_line()))
+    assert not find(docs, "StorageClass")
+    vals = recorded_values(docs)[1]
+    assert vals["kaapana-storage-chart"] == {"enabled": False}
+    assert recorded_values(docs)[0]["data"]["chart.version"] == "0.6.1-lab"
+
+
+def test_061_package_carries_the_storage_chart(tmp_path):
+    """What the platform role detects: <chart>/charts/kaapana-storage-chart/Chart.yaml in the archive."""
+    for chart, carries in ((ADMIN, False), (ADMIN_061, True)):
+        helm("package", chart, "--destination", str(tmp_path))
+    with tarfile.open(str(tmp_path / "kaapana-admin-chart-0.6.1-lab.tgz")) as tar:
+        assert "kaapana-admin-chart/charts/kaapana-storage-chart/Chart.yaml" in tar.getnames()
+    with tarfile.open(str(tmp_path / "kaapana-admin-chart-0.6.0-lab.tgz")) as tar:
+        assert not [n for n in tar.getnames() if "kaapana-storage-chart" in n]
+
+
+def test_storage_subchart_renders_the_five_classes_as_kaapanactl_installs_it():
+    # kaapanactl.sh 0.6.1: helm -n kaapana-system upgrade --install kaapana-storageclass <chart>/charts/
+    # kaapana-storage-chart --create-namespace --set-string global.main_node_name=... global.replica_count=...
+    chart = yaml.safe_load(open(os.path.join(STORAGE, "Chart.yaml")))
+    assert (chart["apiVersion"], chart["name"], chart["version"]) == ("v1", "kaapana-storage-chart", "0.6.1-lab")
+    docs = render(STORAGE, "--set-string", "global.main_node_name=lab-node-1", "--set-string", "global.replica_count=3",
+                  "--set-string", "global.fast_data_dir=/fast", "--set-string", "global.slow_data_dir=/slow",
+                  release="kaapana-storageclass", namespace="kaapana-system")
+    assert [d["kind"] for d in docs] == ["StorageClass"] * 5
+    classes = {c["metadata"]["name"]: c for c in docs}
+    assert classes["kaapana-hostpath-fast-data-dir"]["parameters"] == {"pvDir": "/fast"}
+    assert classes["kaapana-hostpath-slow-data-dir"]["parameters"] == {"pvDir": "/slow"}
+    for name in ("kaapana-hostpath-fast-data-dir", "kaapana-hostpath-slow-data-dir"):
+        assert classes[name]["provisioner"] == "microk8s.io/hostpath"
+    for name in ("kaapana-longhorn-fast-db", "kaapana-longhorn-slow-data"):
+        assert classes[name]["provisioner"] == "driver.longhorn.io"
+        assert classes[name]["allowedTopologies"][0]["matchLabelExpressions"][0] == {
+            "key": "kubernetes.io/hostname", "values": ["lab-node-1"]}
+    workflow = classes["kaapana-longhorn-fast-workflow"]
+    assert workflow["provisioner"] == "driver.longhorn.io"
+    assert workflow["parameters"]["numberOfReplicas"] == "3"
+    # the admin chart never renders it (condition false), even with every admin value given
+    assert not find(render(ADMIN_061, *set_args(kaapana_set_line())), "StorageClass")
+
+
+def test_traefik_v3_crds():
+    docs = render(ADMIN_061, include_crds=True)
+    crds = {c["metadata"]["name"]: c for c in find(docs, "CustomResourceDefinition")}
+    assert set(crds) == {"middlewares.traefik.io", "ingressroutes.traefik.io"}
+    for name, kind in (("middlewares.traefik.io", "Middleware"), ("ingressroutes.traefik.io", "IngressRoute")):
+        spec = crds[name]["spec"]
+        assert spec["group"] == "traefik.io" and spec["names"]["kind"] == kind and spec["scope"] == "Namespaced"
+        assert [(v["name"], v["served"], v["storage"]) for v in spec["versions"]] == [("v1alpha1", True, True)]
+    for path in os.listdir(os.path.join(ADMIN, "crds")):
+        with open(os.path.join(ADMIN, "crds", path)) as handle:
+            assert len([d for d in yaml.safe_load_all(handle) if d]) == 1, path
+    assert "traefik.containo.us" not in json.dumps(docs)
+
+
+@pytest.mark.parametrize("version", ["0.6.0-lab", "0.6.1-lab"])
+def test_init_extensions_job_and_the_values_kube_helm_passes(version):
+    docs = render(STAGED[("kaapana-admin-chart", version)], *set_args(kaapana_set_line(uid="a")),
+                  "--set-string", "componentPodAnnotations.landing-page.kwok\\.test/fault=Failed",
+                  namespace="a-default")
+    job = one(docs, "Job", "init-extensions", "admin")
+    env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert json.loads(env["PREINSTALL_EXTENSIONS"]) == [{"name": n, "version": version} for n in PHASE2]
+    assert env["HELM_NAMESPACE"] == "admin" and env["RELEASE_NAME"] == "kaapana-admin-chart"
+    one(docs, "Job", "init-collections", "admin")
+    secret = one(docs, "Secret", job["metadata"]["annotations"]["kaapana.lab/values-secret"], "admin")
+    assert secret["metadata"]["name"] == "kaapana-admin-chart-preinstall-values"
+    values = yaml.safe_load(forwarded_values(docs))
+    g = values["global"]
+    # the admin release's global values (so data_safety recognises the releases), without the two lists
+    assert g["release_name"] == "kaapana-admin-chart" and g["instance_uid"] == "a"
+    assert g["services_namespace"] == "a-services" and g["kaapana_build_version"] == version
+    assert "preinstall_extensions" not in g and "kaapana_collections" not in g
+    assert g["credentials_minio_password"] == PASSWORDS["global.credentials_minio_password"]
+    assert values["componentPodAnnotations"] == {"landing-page": {"kwok.test/fault": "Failed"}}
+    assert set(values) == {"global", "podAnnotations", "componentPodAnnotations", "lab"}
+
+
+def test_preinstall_fail_release_fault():
+    admin = admin_render("--set-string", "lab.preinstallFailRelease=code-server-chart")
+    failing = phase2_render(admin, "code-server-chart")
+    job = one(failing, "Job", "lab-preinstall-fault", "admin")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert job["metadata"]["annotations"]["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-failed"
+    assert job["spec"]["backoffLimit"] == 0
+    assert job["spec"]["template"]["metadata"]["annotations"] == {"kwok.test/fault": "Failed"}
+    for chart in ("kaapana-platform-chart", "kaapana-workflows-core"):
+        assert not find(phase2_render(admin, chart), "Job", "lab-preinstall-fault")
+    assert not find(phase2_render(admin_render(), "code-server-chart"), "Job", "lab-preinstall-fault")
 
 
 def test_admin_hooks():

@@ -1,22 +1,36 @@
 {{- /*
-One Job per platform namespace. version-file-writer mirrors Kaapana's (admin namespace, writes
-<fast_data_dir>/version, ttlSecondsAfterFinished 300 so it disappears 5 minutes after completing,
-as Kaapana's does). Under KWOK a Job's pods complete at once unless annotated kwok.test/fault=Failed.
+The admin namespace's Jobs. version-file-writer mirrors Kaapana's (writes <fast_data_dir>/version,
+ttlSecondsAfterFinished 300 so it disappears 5 minutes after completing, as Kaapana's does).
+init-collections and init-extensions are kube-helm's init Jobs (kube-helm-chart templates/init_jobs.yaml):
+they mount the extensions PVC (so they are pinned to the storage node) and carry Kaapana's env.
+In Kaapana, init-extensions' preinstall_extensions.py installs every global.preinstall_extensions
+entry as its own Helm release in global.helm_namespace; here KWOK completes the Job at once and the
+lab's kube-helm stand-in (lab/standins/kube_helm.py, a host process) does the installs, with the
+values of the Secret named in the annotation kaapana.lab/values-secret.
+Under KWOK a Job's pods complete at once unless annotated kwok.test/fault=Failed.
 */ -}}
 {{- $g := .Values.global -}}
+{{- $preinstall := list -}}
+{{- range $e := $g.preinstall_extensions }}{{ $preinstall = append $preinstall (dict "name" $e.name "version" ($e.version | toString)) }}{{ end -}}
+{{- $kubeHelmEnv := list (dict "name" "RELEASE_NAME" "value" ($g.release_name | toString)) (dict "name" "HELM_NAMESPACE" "value" ($g.helm_namespace | toString))
+      (dict "name" "REGISTRY_URL" "value" ($g.registry_url | toString)) (dict "name" "OFFLINE_MODE" "value" ($g.offline_mode | toString))
+      (dict "name" "KAAPANA_COLLECTIONS" "value" (include "kaapana.collections" .))
+      (dict "name" "PREINSTALL_EXTENSIONS" "value" (toJson $preinstall))
+      (dict "name" "PREFETCH_EXTENSIONS" "value" ($g.prefetch_extensions | toString)) -}}
 {{- $jobs := list
   (dict "name" "version-file-writer" "namespace" $g.admin_namespace "ttl" 300 "hostPath" ($g.fast_data_dir | toString)
         "command" (printf "mkdir -p '%s' && echo '%s' > '%s/version'" $g.fast_data_dir $g.kaapana_build_version $g.fast_data_dir)
         "env" (list (dict "name" "VERSION_FILE" "value" (printf "%s/version" $g.fast_data_dir)) (dict "name" "PLATFORM_VERSION" "value" ($g.kaapana_build_version | toString))))
-  (dict "name" "init-collections" "image" "kube-helm" "namespace" $g.admin_namespace
-        "env" (list (dict "name" "KAAPANA_COLLECTIONS" "value" (include "kaapana.collections" .)) (dict "name" "OFFLINE_MODE" "value" ($g.offline_mode | toString))))
-  (dict "name" "services-init" "namespace" $g.services_namespace
-        "env" (list (dict "name" "SLOW_DATA_DIR" "value" ($g.slow_data_dir | toString)) (dict "name" "SMTP_HOST" "value" ($g.smtp_host | toString))))
-  (dict "name" "extensions-init" "namespace" $g.extensions_namespace
-        "env" (list (dict "name" "PREFETCH_EXTENSIONS" "value" ($g.prefetch_extensions | toString))))
-  (dict "name" "project-init" "namespace" .Values.lab.projectNamespace)
+  (dict "name" "init-collections" "image" "kube-helm" "namespace" $g.admin_namespace "command" "python -u /app/scripts/init_collections.py"
+        "claim" "extensions-pv-claim" "mountPath" "/kaapana/mounted/extensions" "env" $kubeHelmEnv)
+  (dict "name" "init-extensions" "image" "kube-helm" "namespace" $g.admin_namespace "command" "python -u /app/scripts/preinstall_extensions.py"
+        "claim" "extensions-pv-claim" "mountPath" "/kaapana/mounted/extensions" "env" $kubeHelmEnv)
 -}}
 {{- range $j := $jobs }}
 ---
-{{ include "kaapana.job" (merge (dict "root" $) $j) }}
+{{- $job := include "kaapana.job" (merge (dict "root" $) $j) | fromYaml }}
+{{- if eq $j.name "init-extensions" }}
+{{- $_ := set $job.metadata "annotations" (dict "kaapana.lab/values-secret" (printf "%s-preinstall-values" $.Release.Name)) }}
+{{- end }}
+{{ toYaml $job }}
 {{- end }}

@@ -65,3 +65,25 @@ type: Opaque
 data:
   username: {{ $g.credentials_minio_username | toString | b64enc | quote }}
   password: {{ $g.credentials_minio_password | toString | b64enc | quote }}
+---
+{{- /*
+LAB: what kube-helm's preinstall_extensions.py passes to each preinstalled release: the admin
+release's global values (`helm get values`, without preinstall_extensions and kaapana_collections),
+here together with the lab's fault-injection keys so that componentPodAnnotations reach the workloads
+of the phase-2 charts. Read by the kube-helm stand-in (annotation kaapana.lab/values-secret of Job
+init-extensions); it holds credentials, so it is a Secret.
+*/}}
+{{- $forward := dict "global" (omit (deepCopy $g) "preinstall_extensions" "kaapana_collections")
+      "podAnnotations" (.Values.podAnnotations | default dict)
+      "componentPodAnnotations" (.Values.componentPodAnnotations | default dict)
+      "lab" (.Values.lab | default dict) }}
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ .Release.Name }}-preinstall-values
+  namespace: {{ $g.admin_namespace | quote }}
+  labels:
+    {{- include "kaapana.labels" . | nindent 4 }}
+type: Opaque
+data:
+  values.yaml: {{ toYaml $forward | b64enc | quote }}

@@ -6,6 +6,13 @@ and its sha256. The clear values are only in the Secret <release>-credentials.
 */ -}}
 {{- $vals := deepCopy .Values -}}
 {{- $g := $vals.global -}}
+{{- /* Helm copies the globals into each subchart's values (kaapana-library-chart, kaapana-storage-chart):
+       drop those copies, they would record the credentials in clear. */ -}}
+{{- range $key, $sub := $vals }}
+{{- if and (ne $key "global") (kindIs "map" $sub) (hasKey $sub "global") }}
+{{- $_ := unset $sub "global" }}
+{{- end }}
+{{- end }}
 {{- $secrets := dict -}}
 {{- range $key := splitList " " (include "kaapana.secretKeys" .) }}
 {{- $v := index $g $key | default "" | toString -}}

@@ -1,9 +1,11 @@
 {{- /*
-Stand-in workloads (KWOK marks their pods Ready without running anything). Names and namespaces
-follow Kaapana: reverse proxy and auth in global.helm_namespace (= the admin namespace), keycloak
-and kube-helm in admin, the platform services in services; with include_reverse_proxy (set with
-INSTANCE_UID) a second traefik/oauth2-proxy pair runs in the services namespace. Only the
-postgres stand-in is pinned to the storage node, as Kaapana pins its databases.
+Phase 1: the admin chart's stand-in workloads (KWOK marks their pods Ready without running
+anything). Names and namespaces follow Kaapana: reverse proxy and auth in global.helm_namespace
+(= the admin namespace), keycloak, kube-helm and squid-proxy in admin. kube-helm mounts the
+extensions PVC and is therefore pinned to the storage node (kaapana.nodeSelector). The services
+namespace fills only when kube-helm has installed the preinstall extensions (kaapana-platform-chart:
+landing-page, postgres, minio, airflow-scheduler and, with include_reverse_proxy, the instance's own
+traefik/oauth2-proxy).
 */ -}}
 {{- $g := .Values.global -}}
 {{- $uid := $g.instance_uid | default "0" -}}
@@ -24,20 +26,7 @@ postgres stand-in is pinned to the storage node, as Kaapana pins its databases.
   (dict "name" "squid-proxy" "image" "squid" "namespace" $g.admin_namespace "ports" (list (dict "name" "proxy" "containerPort" 3128))
         "env" (list (dict "name" "UPSTREAM_HTTP_PROXY" "value" ((index .Values "squid-proxy").upstreamHttpProxy | toString))
                     (dict "name" "UPSTREAM_HTTPS_PROXY" "value" ((index .Values "squid-proxy").upstreamHttpsProxy | toString))))
-  (dict "name" "landing-page" "namespace" $g.services_namespace "ports" $http
-        "env" (list (dict "name" "INSTANCE_NAME" "value" ($g.instance_name | toString)) (dict "name" "HOSTNAME_FQDN" "value" ($g.hostname | toString))))
-  (dict "name" "postgres" "namespace" $g.services_namespace "storageNode" true "claim" "postgres-pv-claim" "mountPath" "/var/lib/postgresql/data"
-        "ports" (list (dict "name" "postgres" "containerPort" 5432)))
-  (dict "name" "minio" "namespace" $g.services_namespace "claim" "minio-pv-claim" "mountPath" "/data" "ports" (list (dict "name" "api" "containerPort" 9000))
-        "env" (list (dict "name" "MINIO_ROOT_USER" "valueFrom" (dict "secretKeyRef" (dict "name" "minio-credentials" "key" "username")))
-                    (dict "name" "MINIO_ROOT_PASSWORD" "valueFrom" (dict "secretKeyRef" (dict "name" "minio-credentials" "key" "password")))))
-  (dict "name" "airflow-scheduler" "image" "airflow" "namespace" $g.services_namespace "claim" "workflow-data-pv-claim" "mountPath" "/kaapana/mounted/workflows"
-        "env" (list (dict "name" "AIRFLOW_MEMORY_LIMIT_MI" "value" ($g.airflow_memory_limit | toString)) (dict "name" "GPU_SUPPORT" "value" ($g.gpu_support | toString))))
 -}}
-{{- if $g.include_reverse_proxy }}
-{{- $deployments = append $deployments (dict "name" "traefik" "namespace" $g.services_namespace "ports" (list (dict "name" "websecure" "containerPort" 8443))) }}
-{{- $deployments = append $deployments (dict "name" "oauth2-proxy" "namespace" $g.services_namespace "ports" (list (dict "name" "https" "containerPort" 8443))) }}
-{{- end }}
 {{- range $d := $deployments }}
 ---
 {{ include "kaapana.deployment" (merge (dict "root" $) $d) }}
@@ -98,20 +87,3 @@ spec:
     - name: proxy
       port: 3128
       targetPort: proxy
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: landing-page-service
-  namespace: {{ $g.services_namespace | quote }}
-  labels:
-    {{- include "kaapana.labels" . | nindent 4 }}
-spec:
-  type: ClusterIP
-  selector:
-    app.kubernetes.io/name: landing-page
-    app.kubernetes.io/instance: {{ .Release.Name }}
-  ports:
-    - name: http
-      port: 80
-      targetPort: http

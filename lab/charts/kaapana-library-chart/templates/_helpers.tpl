@@ -1,4 +1,4 @@
-{{/* LAB FIXTURE helpers (own code; not taken from Kaapana). */}}
+{{/* LAB FIXTURE helpers shared by the lab's fixture charts (own code; not taken from Kaapana). */}}
 
 {{- define "kaapana.labels" -}}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
@@ -33,7 +33,8 @@ credentials_registry_password credentials_minio_password credentials_grafana_pas
 {{/*
 A Deployment. Argument: dict with root, name, namespace, and optionally app (label, default
 name), image (default name), replicas, ports (list of name/containerPort), env (list),
-claim + mountPath (one PVC), storageNode (true: nodeSelector kaapana.io/node=<storage_node>).
+claim + mountPath (one PVC), storageNode (true: pin even without a claim). A pod that mounts a
+claim is always pinned with kaapana.nodeSelector, as Kaapana pins every pod with a Kaapana PVC.
 */}}
 {{- define "kaapana.deployment" -}}
 {{- $root := .root -}}
@@ -61,9 +62,8 @@ spec:
         app.kubernetes.io/part-of: kaapana
       {{- with (include "kaapana.podAnnotations" (list $root .name)) }}{{ . | nindent 6 }}{{ end }}
     spec:
-      {{- if .storageNode }}
-      nodeSelector:
-        kaapana.io/node: {{ $g.storage_node | quote }}
+      {{- if or .storageNode .claim }}
+      {{- include "kaapana.nodeSelector" $root | nindent 6 }}
       {{- end }}
       imagePullSecrets:
         - name: registry-secret
@@ -94,7 +94,9 @@ spec:
 
 {{/*
 A Job. Argument: dict with root, name, namespace, and optionally env, ttl (ttlSecondsAfterFinished),
-hostPath (mounted at the same path), command (string, informational: KWOK never runs it).
+hostPath (mounted at the same path), claim + mountPath (one PVC; the pod is then pinned with
+kaapana.nodeSelector), annotations (pod annotations of a hook Job, instead of the fault-injection
+values), backoffLimit (default 2), command (string, informational: KWOK never runs it).
 */}}
 {{- define "kaapana.job" -}}
 {{- $root := .root -}}
@@ -108,7 +110,7 @@ metadata:
     {{- include "kaapana.labels" $root | nindent 4 }}
     app.kubernetes.io/name: {{ .name }}
 spec:
-  backoffLimit: 2
+  backoffLimit: {{ hasKey . "backoffLimit" | ternary .backoffLimit 2 }}
   {{- with .ttl }}
   ttlSecondsAfterFinished: {{ . }}
   {{- end }}
@@ -118,9 +120,17 @@ spec:
         app.kubernetes.io/name: {{ .name }}
         app.kubernetes.io/instance: {{ $root.Release.Name }}
         app.kubernetes.io/part-of: kaapana
+      {{- if .annotations }}
+      annotations:
+        {{- toYaml .annotations | nindent 8 }}
+      {{- else }}
       {{- with (include "kaapana.podAnnotations" (list $root .name)) }}{{ . | nindent 6 }}{{ end }}
+      {{- end }}
     spec:
       restartPolicy: Never
+      {{- if .claim }}
+      {{- include "kaapana.nodeSelector" $root | nindent 6 }}
+      {{- end }}
       imagePullSecrets:
         - name: registry-secret
       containers:
@@ -134,21 +144,80 @@ spec:
           env:
             {{- toYaml . | nindent 12 }}
           {{- end }}
-          {{- if .hostPath }}
+          {{- if or .hostPath .claim }}
           volumeMounts:
+            {{- if .hostPath }}
             - name: host
               mountPath: {{ .hostPath | quote }}
+            {{- end }}
+            {{- if .claim }}
+            - name: data
+              mountPath: {{ .mountPath | quote }}
+            {{- end }}
           {{- end }}
-      {{- if .hostPath }}
+      {{- if or .hostPath .claim }}
       volumes:
+        {{- if .hostPath }}
         - name: host
           hostPath:
             path: {{ .hostPath | quote }}
             type: DirectoryOrCreate
+        {{- end }}
+        {{- if .claim }}
+        - name: data
+          persistentVolumeClaim:
+            claimName: {{ .claim }}
+        {{- end }}
       {{- end }}
 {{- end }}
 
 {{- define "kaapana.collections" -}}
 {{- $g := .Values.global -}}
 {{- range $c := $g.kaapana_collections }}{{ $g.registry_url }}/{{ $c.name }}:{{ $g.kaapana_build_version }};{{ end -}}
+{{- end }}
+
+{{/*
+A PVC as Kaapana's dynamic volumes (kaapana-library-chart _dynamicPersistentVolumes.tpl) make them,
+kept on uninstall (helm.sh/resource-policy: keep) so data survives an undeploy. Argument: dict with
+root, name, namespace, class, size, mode, kind (fast, slow or workflow).
+*/}}
+{{- define "kaapana.pvc" -}}
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {{ .name }}
+  namespace: {{ .namespace | quote }}
+  labels:
+    {{- include "kaapana.labels" .root | nindent 4 }}
+    kaapana.io/storage: {{ .kind }}
+  annotations:
+    helm.sh/resource-policy: keep
+spec:
+  storageClassName: {{ .class | quote }}
+  accessModes:
+    - {{ .mode }}
+  resources:
+    requests:
+      storage: {{ .size | quote }}
+{{- end }}
+
+{{/* workflow-data-pv-claim's access mode: ReadWriteMany unless the class is the hostpath fast class. */}}
+{{- define "kaapana.workflowAccessMode" -}}
+{{- ternary "ReadWriteOnce" "ReadWriteMany" (eq .Values.global.storage_class_workflow "kaapana-hostpath-fast-data-dir") -}}
+{{- end }}
+
+{{/*
+Lab fault for the releases kube-helm preinstalls (phase 2): with lab.preinstallFailRelease equal to
+this release's name, a pre-install hook Job whose pod fails (kwok.test/fault=Failed) makes
+`helm install` fail and leaves the release in status "failed", as a broken extension does. The
+hook Job is deleted when it fails (hook-failed), so nothing is left behind in the namespace.
+*/}}
+{{- define "kaapana.lab.preinstallFault" -}}
+{{- $lab := .Values.lab | default dict -}}
+{{- if and $lab.preinstallFailRelease (eq ($lab.preinstallFailRelease | toString) .Release.Name) }}
+{{- $job := include "kaapana.job" (dict "root" . "name" "lab-preinstall-fault" "namespace" .Release.Namespace "backoffLimit" 0
+      "annotations" (dict "kwok.test/fault" "Failed") "command" "exit 1") | fromYaml -}}
+{{- $_ := set $job.metadata "annotations" (dict "helm.sh/hook" "pre-install,pre-upgrade" "helm.sh/hook-weight" "0" "helm.sh/hook-delete-policy" "before-hook-creation,hook-failed") -}}
+{{ toYaml $job }}
+{{- end }}
 {{- end }}

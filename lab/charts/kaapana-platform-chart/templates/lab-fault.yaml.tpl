@@ -1,0 +1,2 @@
+{{- /* lab.preinstallFailRelease=<this release>: a failing pre-install hook (kaapana-library-chart). */ -}}
+{{- include "kaapana.lab.preinstallFault" . }}

@@ -1,0 +1,335 @@
+"""The kube-helm stand-in (lab/standins/kube_helm.py).
+
+Unit part: how it reads Kaapana's PREINSTALL_EXTENSIONS and a Job's env. Lab part (a real lab; brought up if it
+is not up, taken down afterwards only if this module started it): a real `helm install` of the admin chart pulled
+from the lab registry makes the stand-in install the three preinstall extensions after its delay, as their own
+releases in the Helm namespace with the admin release's values; their pods that mount a Kaapana PVC run on the
+storage node; a restarted stand-in installs nothing twice; undeploying installs nothing again; and the fault
+value lab.preinstallFailRelease leaves that release `failed`.
+"""
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+
+import pytest
+import yaml
+
+from lab import cli
+from lab.config import CONFIG, ROOT
+from lab.procs import ProcessTable
+from lab.standins import kube_helm
+
+PHASE2 = ["kaapana-platform-chart", "code-server-chart", "kaapana-workflows-core"]
+
+
+# ---------------------------------------------------------------------------------------------
+# unit
+# ---------------------------------------------------------------------------------------------
+def test_preinstall_extensions_as_kaapana_writes_them():
+    # kube-helm-chart's template leaves a trailing comma; preinstall_extensions.py strips it
+    text = '[{"name": "kaapana-platform-chart", "version": "0.6.1"},{"name": "code-server-chart", "version": "0.6.1"},]'
+    assert kube_helm.preinstall_extensions(text) == [{"name": "kaapana-platform-chart", "version": "0.6.1"},
+                                                     {"name": "code-server-chart", "version": "0.6.1"}]
+    assert kube_helm.preinstall_extensions(None) == []
+
+
+class _Obj:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def _job(uid, age, annotated=True, namespace="adm"):
+    extensions = '[{"name": "a-chart", "version": "1.0"},{"name": "b-chart", "version": "1.0"},]'
+    env = [_Obj(name="PREINSTALL_EXTENSIONS", value=extensions),
+           _Obj(name="HELM_NAMESPACE", value="helmns")]
+    created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=age)
+    meta = _Obj(namespace=namespace, uid=uid, creation_timestamp=created, deletion_timestamp=None,
+                annotations={"kaapana.lab/values-secret": "rel-preinstall-values"} if annotated else {})
+    return _Obj(metadata=meta, spec=_Obj(template=_Obj(spec=_Obj(containers=[_Obj(env=env)]))))
+
+
+class _FakeStandin(kube_helm.KubeHelm):
+    """The stand-in with the lab API and helm replaced: records helm's argv and what the values file held."""
+
+    def __init__(self, state_dir, jobs, delay=3.0):
+        super().__init__(None, "/lab/admin.kubeconfig", "/lab/helm", "10.89.0.1:5000", "kaapana-lab",
+                         "/dev/null", str(state_dir), delay=delay)
+        self.jobs, self.calls, self.values_seen, self.deployed = jobs, [], [], set()
+        self.batch = _Obj(list_job_for_all_namespaces=lambda field_selector: _Obj(items=list(self.jobs.values())),
+                          read_namespaced_job=self._read_job)
+        self.core = _Obj(read_namespaced_secret=lambda name, ns: _Obj(data={
+            "values.yaml": "Z2xvYmFsOiB7Y3JlZGVudGlhbHNfbWluaW9fcGFzc3dvcmQ6IHMzY3JldH0K"}))  # password s3cret
+
+    def _read_job(self, name, namespace):
+        for job in self.jobs.values():
+            if job.metadata.namespace == namespace:
+                return job
+        raise kube_helm.ApiException(status=404)
+
+    def login(self):
+        return True
+
+    def run_helm(self, *args, input_text=None, timeout=600):
+        self.calls.append(list(args))
+        if args[0] == "status":
+            found = args[1] in self.deployed
+            return _Obj(returncode=0 if found else 1, stderr="",
+                        stdout=json.dumps({"info": {"status": "deployed"}, "chart": {"metadata": {"version": "1.0"}}}))
+        if args[0] == "upgrade":
+            path = args[args.index("-f") + 1]
+            self.values_seen.append((oct(os.stat(path).st_mode & 0o777), open(path).read()))
+            self.deployed.add(args[2])
+        return _Obj(returncode=0, stdout="", stderr="")
+
+
+def _installs(standin):
+    return [c[2] for c in standin.calls if c[0] == "upgrade"]
+
+
+def test_standin_waits_for_the_delay_and_installs_once_per_job_uid(tmp_path):
+    jobs = {"j1": _job("uid-1", age=1)}
+    standin = _FakeStandin(tmp_path, jobs)
+    standin.sync()
+    assert not standin.calls  # within the delay
+    jobs["j1"] = _job("uid-1", age=4)
+    standin.sync()
+    assert _installs(standin) == ["a-chart", "b-chart"]
+    upgrade = [c for c in standin.calls if c[0] == "upgrade"][0]
+    assert upgrade[:8] == ["upgrade", "--install", "a-chart", "oci://10.89.0.1:5000/charts/a-chart", "--version", "1.0",
+                           "-n", "helmns"]
+    assert not any("s3cret" in arg for call in standin.calls for arg in call)
+    assert standin.values_seen[0] == ("0o600", "global: {credentials_minio_password: s3cret}\n")
+    assert not os.listdir(tmp_path / "values")  # the values file is gone
+    standin.sync()
+    assert _installs(standin) == ["a-chart", "b-chart"]  # once per Job UID
+    # a restarted stand-in remembers the Job
+    again = _FakeStandin(tmp_path, jobs)
+    again.sync()
+    assert not again.calls
+    # a new Job (a redeploy of the admin chart) installs again; deployed releases are skipped as kube-helm does
+    jobs["j1"] = _job("uid-2", age=5)
+    again.deployed = {"a-chart"}
+    again.sync()
+    assert _installs(again) == ["b-chart"]
+
+
+def test_standin_abandons_a_deleted_job_and_ignores_foreign_ones(tmp_path):
+    jobs = {"j1": _job("uid-1", age=10)}
+    standin = _FakeStandin(tmp_path, jobs)
+
+    def gone(name, namespace):
+        raise kube_helm.ApiException(status=404)
+    standin.batch.read_namespaced_job = gone
+    standin.sync()  # the Job is gone by the time it would install (undeploy): nothing is installed
+    assert not _installs(standin)
+    foreign = _FakeStandin(tmp_path / "other", {"j": _job("uid-9", age=10, annotated=False)})
+    foreign.sync()
+    foreign.sync()
+    assert not foreign.calls and foreign.handled["uid-9"]["ignored"]
+
+
+def test_lab_up_starts_the_standin_with_the_delay_of_the_environment(monkeypatch):
+    monkeypatch.setenv("LAB_KUBE_HELM_DELAY", "7")
+    argv = cli.kube_helm_argv(CONFIG)
+    assert argv[1].endswith("lab/standins/kube_helm.py")
+    assert argv[argv.index("--delay") + 1] == "7"
+    assert argv[argv.index("--helm") + 1] == CONFIG.bin("helm")
+    assert argv[argv.index("--registry-password-file") + 1] == CONFIG.registry_password_file
+    assert "--password" not in argv and "--password-stdin" not in argv  # the file's name only
+
+
+# ---------------------------------------------------------------------------------------------
+# real lab
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def lab():
+    if not os.access(CONFIG.bin("helm"), os.X_OK):
+        pytest.skip("lab helm not built yet")
+    started = False
+    if cli.status(CONFIG, quiet=True) != 0:
+        res = subprocess.run([sys.executable, "-m", "lab", "up"], cwd=ROOT, check=False)
+        assert res.returncode == 0, "lab up failed; see .lab/logs/"
+        started = True
+    yield CONFIG
+    if started and not os.environ.get("KAAPANA_LAB_KEEP"):
+        res = subprocess.run([sys.executable, "-m", "lab", "down"], cwd=ROOT, check=False)
+        assert res.returncode == 0, "lab down left something behind"
+
+
+class Client:
+    def __init__(self, cfg, tmp_path):
+        self.cfg = cfg
+        self.env = dict(os.environ, KUBECONFIG=cfg.kubeconfig, HELM_REGISTRY_CONFIG=str(tmp_path / "registry.json"),
+                        HELM_CACHE_HOME=str(tmp_path / "cache"), HELM_CONFIG_HOME=str(tmp_path / "config"),
+                        HELM_DATA_HOME=str(tmp_path / "data"))
+        self.helm("registry", "login", cfg.registry, "-u", cfg.registry_user, "--password-stdin", "--plain-http",
+                  input_text=cfg.registry_password())
+
+    def helm(self, *args, check=True, input_text=None):
+        res = subprocess.run([self.cfg.bin("helm")] + list(args), env=self.env, capture_output=True, text=True,
+                             input=input_text, timeout=300, check=False)
+        if check:
+            assert res.returncode == 0, "helm %s: %s%s" % (" ".join(args), res.stdout, res.stderr)
+        return res
+
+    def kubectl(self, *args, check=True, input_text=None):
+        res = subprocess.run([self.cfg.bin("kubectl"), "--kubeconfig", self.cfg.kubeconfig] + list(args),
+                             capture_output=True, text=True, input=input_text, timeout=120, check=False)
+        if check:
+            assert res.returncode == 0, "kubectl %s: %s" % (" ".join(args), res.stderr)
+        return res
+
+    def releases(self, namespace):
+        out = self.helm("list", "-n", namespace, "-a", "-o", "json").stdout
+        return {r["name"]: r for r in json.loads(out or "[]")}
+
+    def json(self, *args):
+        return json.loads(self.kubectl(*args, "-o", "json").stdout)
+
+
+def _wait(what, func, timeout=90, interval=1.0):
+    deadline = time.time() + timeout
+    while True:
+        value = func()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def _delay():
+    rec = json.load(open(os.path.join(CONFIG.path("pids"), "kube-helm.json")))
+    return float(rec["argv"][rec["argv"].index("--delay") + 1])
+
+
+def _ts(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _admin_args(prefix, version, storage_node, *extra):
+    sets = {"global.admin_namespace": prefix + "-admin", "global.helm_namespace": prefix + "-admin",
+            "global.services_namespace": prefix + "-services", "global.extensions_namespace": prefix + "-extensions",
+            "global.instance_uid": prefix, "global.storage_node": storage_node, "global.registry_url": CONFIG.registry,
+            "global.credentials_registry_password": "kube-helm-test-secret", "lab.projectNamespace": prefix + "-project"}
+    args = []
+    for key, value in sets.items():
+        args += ["--set-string", "%s=%s" % (key, value)]
+    return args + list(extra)
+
+
+def _cleanup(client, prefix, node=None, storage=False):
+    for name in reversed(PHASE2):
+        client.helm("uninstall", name, "-n", prefix + "-admin", "--no-hooks", "--wait", check=False)
+    client.helm("uninstall", "kaapana-admin-chart", "-n", prefix + "-default", "--no-hooks", "--wait", check=False)
+    if storage:
+        client.helm("uninstall", "kaapana-storageclass", "-n", "kaapana-system", "--wait", check=False)
+        client.kubectl("delete", "namespace", "kaapana-system", "--ignore-not-found", "--wait=false", check=False)
+    for suffix in ("admin", "services", "extensions", "project", "default"):
+        client.kubectl("delete", "namespace", "%s-%s" % (prefix, suffix), "--ignore-not-found", "--wait=false",
+                       check=False)
+    if node:
+        client.kubectl("delete", "node", node, "--ignore-not-found", check=False)
+
+
+def test_standin_installs_the_preinstall_extensions_of_a_061_admin_chart(lab, tmp_path):
+    client = Client(lab, tmp_path)
+    prefix, node = "khtest", "khtest-storage"
+    delay = _delay()
+    manifest = json.loads(cli._pool_node_manifest(node))
+    manifest["metadata"]["labels"]["kaapana.io/node"] = node
+    client.kubectl("apply", "-f", "-", input_text=json.dumps(manifest))
+    try:
+        # as kaapanactl.sh 0.6.1: pull the chart once, install its storage subchart first, then the admin chart
+        client.helm("pull", "oci://%s/charts/kaapana-admin-chart" % lab.registry, "--version", "0.6.1-lab",
+                    "--plain-http", "-d", str(tmp_path))
+        with tarfile.open(str(tmp_path / "kaapana-admin-chart-0.6.1-lab.tgz")) as tar:
+            tar.extractall(str(tmp_path / "chart"))
+        client.helm("upgrade", "--install", "kaapana-storageclass",
+                    str(tmp_path / "chart" / "kaapana-admin-chart" / "charts" / "kaapana-storage-chart"),
+                    "-n", "kaapana-system", "--create-namespace", "--set-string", "global.main_node_name=" + node,
+                    "--set-string", "global.replica_count=1", "--set-string", "global.fast_data_dir=/home/khtest",
+                    "--set-string", "global.slow_data_dir=/home/khtest")
+        client.helm("install", "kaapana-admin-chart", str(tmp_path / "kaapana-admin-chart-0.6.1-lab.tgz"),
+                    "-n", prefix + "-default", "--create-namespace", *_admin_args(prefix, "0.6.1-lab", node))
+        job = client.json("-n", prefix + "-admin", "get", "job", "init-extensions")
+        if delay >= 2:  # within the delay: nothing installed yet
+            assert not client.releases(prefix + "-admin")
+
+        def deployed():
+            rel = client.releases(prefix + "-admin")
+            return rel if set(rel) == set(PHASE2) and all(r["status"] == "deployed" for r in rel.values()) else None
+
+        releases = _wait("the three preinstalled releases to be deployed", deployed, timeout=60 + delay)
+        created = _ts(job["metadata"]["creationTimestamp"])
+        for name in PHASE2:
+            assert releases[name]["chart"] == "%s-0.6.1-lab" % name
+            status = json.loads(client.helm("status", name, "-n", prefix + "-admin", "-o", "json").stdout)
+            # creationTimestamp has a resolution of one second
+            assert (_ts(status["info"]["first_deployed"]) - created).total_seconds() >= delay - 1, name
+            values = yaml.safe_load(client.helm("get", "values", name, "-n", prefix + "-admin", "-o", "yaml").stdout)
+            assert values["global"]["release_name"] == "kaapana-admin-chart"
+            assert values["global"]["instance_uid"] == prefix
+            assert "preinstall_extensions" not in values["global"]
+        labelled = client.helm("list", "-n", prefix + "-admin", "-l", "kaapana.lab/installed-by=kube-helm-standin",
+                               "-q").stdout.split()
+        assert sorted(labelled) == sorted(PHASE2)
+
+        # the services namespace filled in phase 2; every pod with a Kaapana PVC runs on the storage node
+        def pinned_and_ready():
+            pods = client.json("-n", prefix + "-services", "get", "pods")["items"]
+            with_claims = [p for p in pods if any("persistentVolumeClaim" in v for v in p["spec"].get("volumes", []))]
+            if len(with_claims) < 6 or any(p["status"].get("phase") not in ("Running", "Succeeded") for p in pods):
+                return None
+            return with_claims
+
+        with_claims = _wait("the services pods to run", pinned_and_ready, timeout=90)
+        assert {p["spec"]["nodeName"] for p in with_claims} == {node}
+        kube_helm_pod = [p for p in client.json("-n", prefix + "-admin", "get", "pods")["items"]
+                         if p["metadata"]["name"].startswith("kube-helm-")]
+        assert kube_helm_pod and kube_helm_pod[0]["spec"].get("nodeSelector") == {"kaapana.io/node": node}
+        # no secret in the stand-in's log
+        assert "kube-helm-test-secret" not in open(ProcessTable(CONFIG.state).log_path("kube-helm")).read()
+        # a restarted stand-in installs nothing twice
+        procs = ProcessTable(CONFIG.state)
+        procs.stop("kube-helm")
+        procs.start("kube-helm", cli.kube_helm_argv(CONFIG))
+        time.sleep(delay + 3)
+        for name in PHASE2:
+            assert client.releases(prefix + "-admin")[name]["revision"] == "1", name
+        # undeploy (Kaapana's order: the preinstalled releases, newest first, then the admin chart) installs nothing
+        for name in reversed(PHASE2):
+            client.helm("uninstall", name, "-n", prefix + "-admin", "--wait")
+        client.helm("uninstall", "kaapana-admin-chart", "-n", prefix + "-default", "--wait")
+        time.sleep(delay + 3)
+        assert not client.releases(prefix + "-admin")
+    finally:
+        _cleanup(client, prefix, node=node, storage=True)
+
+
+def test_preinstall_fail_release_leaves_that_release_failed(lab, tmp_path):
+    client = Client(lab, tmp_path)
+    prefix = "kftest"
+    try:
+        client.helm("install", "kaapana-admin-chart", "oci://%s/charts/kaapana-admin-chart" % lab.registry,
+                    "--version", "0.6.0-lab", "--plain-http", "-n", prefix + "-default", "--create-namespace",
+                    *_admin_args(prefix, "0.6.0-lab", "storage", "--set", "lab.createStorageClasses=false",
+                                 "--set-string", "lab.preinstallFailRelease=code-server-chart"))
+
+        def settled():
+            rel = client.releases(prefix + "-admin")
+            done = set(rel) == set(PHASE2) and all(r["status"] in ("deployed", "failed") for r in rel.values())
+            return rel if done else None
+
+        releases = _wait("the preinstalled releases to settle", settled, timeout=90 + _delay())
+        assert {n: r["status"] for n, r in releases.items()} == {
+            "kaapana-platform-chart": "deployed", "code-server-chart": "failed", "kaapana-workflows-core": "deployed"}
+        # the failing hook Job is not left behind
+        assert not client.kubectl("-n", prefix + "-admin", "get", "job", "lab-preinstall-fault",
+                                  check=False).returncode == 0
+    finally:
+        _cleanup(client, prefix)
