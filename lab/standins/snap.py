@@ -444,7 +444,7 @@ def microk8s_standin():
 
 def helm_major(info):
     """The Helm major of an installed helm snap, from its version."""
-    return int(str((info or {}).get("version") or "4").split(".")[0] or 4)
+    return int(str((info or {}).get("version") or "4").split(".", maxsplit=1)[0] or 4)
 
 
 def app_target(name, app, info=None):

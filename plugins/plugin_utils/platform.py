@@ -116,6 +116,7 @@ SETTINGS = {
 class PlatformError(ValueError):
     """A setting the platform cannot use; the message names it."""
 
+
 # Kaapana 0.6.1+ ships the storage classes as a subchart of the admin chart (disabled there); kaapanactl.sh installs
 # it first as a release of its own. Whether a chart carries it is read from the chart archive, never from a version.
 STORAGE_CHART = "kaapana-storage-chart"
@@ -403,8 +404,8 @@ def preinstall_status(releases, names, namespace="", hint=""):
     failed = [s for s in states if s["status"] == RELEASE_FAILED]
     where = (" in namespace %s" % namespace) if namespace else ""
     if not not_done:
-        message = "%d preinstalled release(s) deployed%s: %s" % (len(states), where,
-                                                                   ", ".join(s["name"] for s in states))
+        message = "%d preinstalled release(s) deployed%s: %s" % (
+            len(states), where, ", ".join(s["name"] for s in states))
     else:
         message = "preinstalled release(s) not deployed%s: %s" % (
             where, ", ".join("%s (%s)" % (s["name"], s["status"]) for s in not_done))
