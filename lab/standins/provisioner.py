@@ -13,6 +13,8 @@ against the lab API, the way sig-storage-lib-external-provisioner / external-pro
   parameter (default ``/var/snap/microk8s/common/default-storage``), named
   ``<namespace>-<claim>-<pv>`` like canonical/hostpath-provisioner, with node affinity to the
   selected node (or, for Immediate classes, to the node running the hostpath-provisioner pod);
+* Longhorn claims are provisioned only while the CSIDriver ``driver.longhorn.io`` exists (Longhorn installed);
+  without it they stay Pending, as with real Longhorn uninstalled or never installed;
 * Longhorn volumes are ``csi`` volumes of driver ``driver.longhorn.io`` (allowedTopologies of the
   class become node affinity), and VolumeAttachments of that driver are marked attached;
 * PVs carry ``pv.kubernetes.io/provisioned-by``; Released PVs of ``Delete`` classes are deleted
@@ -109,6 +111,13 @@ def longhorn_node_status(manifest):
                        "region": "", "zone": ""}}
 
 
+def provisionable_classes(storage_classes, csi_drivers):
+    """The classes this stand-in provisions for, by name: MicroK8s' hostpath classes, and Longhorn's only while its
+    CSIDriver is registered (Longhorn installed), as a claim of an uninstalled Longhorn stays Pending for real."""
+    return {sc.metadata.name: sc for sc in storage_classes
+            if sc.provisioner in PROVISIONERS and (sc.provisioner != LONGHORN or LONGHORN in csi_drivers)}
+
+
 class Provisioner:
     """One reconcile pass per `sync()`; `run()` repeats it until the stop event is set."""
 
@@ -124,8 +133,8 @@ class Provisioner:
 
     # -- reconcile ----------------------------------------------------------------------------
     def sync(self):
-        classes = {sc.metadata.name: sc for sc in self.storage.list_storage_class().items
-                   if sc.provisioner in PROVISIONERS}
+        classes = provisionable_classes(self.storage.list_storage_class().items,
+                                        {d.metadata.name for d in self.storage.list_csi_driver().items})
         pvs = {pv.metadata.name: pv for pv in self.core.list_persistent_volume().items}
         for pvc in self.core.list_persistent_volume_claim_for_all_namespaces().items:
             try:

@@ -930,6 +930,16 @@ def test_provisioner_builds_volumes_like_the_real_provisioners():
     assert len(prov.core.created) == 2
 
 
+def test_provisioner_serves_longhorn_classes_only_while_longhorn_is_installed():
+    provisioner = load(os.path.join(STANDINS, "provisioner.py"), "provisioner_standin3")
+    client, sc_hostpath, sc_longhorn, _pvc = _fake_client_objects()
+    other = client.V1StorageClass(metadata=client.V1ObjectMeta(name="nfs"), provisioner="nfs.csi.k8s.io")
+    classes = [sc_hostpath, sc_longhorn, other]
+    assert sorted(provisioner.provisionable_classes(classes, set())) == ["kaapana-hostpath-fast"]
+    assert sorted(provisioner.provisionable_classes(classes, {"driver.longhorn.io", "nfs.csi.k8s.io"})) == [
+        "kaapana-hostpath-fast", "longhorn"]
+
+
 def test_provisioner_reclaims_only_released_delete_volumes():
     provisioner = load(os.path.join(STANDINS, "provisioner.py"), "provisioner_standin2")
     client = _fake_client_objects()[0]

@@ -339,3 +339,36 @@ def test_async_progress_pattern_shows_progress(lab, tmp_path, namespaces):
     assert any('3/5 pods ready after' in line and 'waiting on %s 3/5' % ns in line for line in items), items
     assert any('5/5 pods ready in 1 namespace' in line for line in items), items
     assert len(items) < 60  # the loop stopped once the module had finished
+
+
+@pytest.mark.lab
+def test_unbound_claim_names_the_missing_storage_class_and_the_missing_csi_driver(lab, tmp_path, namespaces):
+    # Kaapana 0.6.1 deployed without its kaapana-storageclass release: the PVCs name classes nobody created, and the
+    # scheduler only says "pod has unbound immediate PersistentVolumeClaims". The gate must name the class.
+    # Longhorn is not installed here (the lab's provisioner, like real Longhorn, then leaves its claims Pending).
+    assert lab.kubectl_run('get', 'csidriver', 'driver.longhorn.io', check=False).returncode != 0
+    # One namespace per case: the gate fails at the first pod past the grace, so each case gets its own run.
+    missing_ns, csi_ns = namespaces(2, prefix='pr-pvc')
+    missing = 'kaapana-missing-%s' % missing_ns
+    csi_class = 'kaapana-nocsi-%s' % csi_ns
+    lab.kubectl_run('apply', '-f', '-', input_text=json.dumps({
+        'apiVersion': 'storage.k8s.io/v1', 'kind': 'StorageClass', 'metadata': {'name': csi_class},
+        'provisioner': 'driver.longhorn.io', 'volumeBindingMode': 'Immediate'}))
+    try:
+        messages = {}
+        for ns, claim, cls in ((missing_ns, 'fast-data', missing), (csi_ns, 'slow-data', csi_class)):
+            pod = bare_pod('uses-' + claim, ns)
+            pod['spec']['volumes'] = [{'name': 'data', 'persistentVolumeClaim': {'claimName': claim}}]
+            apply(lab, {'apiVersion': 'v1', 'kind': 'PersistentVolumeClaim',
+                        'metadata': {'name': claim, 'namespace': ns},
+                        'spec': {'accessModes': ['ReadWriteOnce'], 'storageClassName': cls,
+                                 'resources': {'requests': {'storage': '1Gi'}}}}, pod)
+            res, _ = run_module(lab, tmp_path, {'namespaces': [ns], 'min_pods': 1, 'timeout': 120,
+                                                'unschedulable_grace': 5})
+            assert res['failed'], res
+            messages[claim] = res['msg']
+        assert 'StorageClass %s does not exist' % missing in messages['fast-data'], messages['fast-data']
+        assert '%s/fast-data' % missing_ns in messages['fast-data']
+        assert 'driver.longhorn.io' in messages['slow-data'] and csi_class in messages['slow-data'], messages
+    finally:
+        lab.kubectl_run('delete', 'storageclass', csi_class, '--ignore-not-found', check=False)
