@@ -1,5 +1,6 @@
 """The `lab` session fixture: brings the lab up once if it is not up already and takes it
 down at the end only when this session started it (so a developer's running lab survives)."""
+import copy
 import os
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import pytest
 
 from lab import controlplane, registry
 from lab.cli import status as lab_status
-from lab.config import CONFIG, ROOT
+from lab.config import CONFIG, HELM_BINARIES, ROOT
 from lab.procs import ProcessTable
 
 
@@ -20,11 +21,18 @@ class Lab:
         self.registry = cfg.registry
         self.registry_user = cfg.registry_user
         self.helm = cfg.bin("helm")
+        self.helm_major = 3
         self.kubectl = cfg.bin("kubectl")
         self.root = ROOT
 
     def registry_password(self):
         return self.cfg.registry_password()
+
+    def with_helm(self, major):
+        """This lab seen through the real Helm of another major (3 or 4): lab.helm and the PATH of lab.env()."""
+        view = copy.copy(self)
+        view.helm, view.helm_major = self.cfg.bin(HELM_BINARIES[major]), major
+        return view
 
     def kubectl_run(self, *args, check=True, input_text=None):
         return subprocess.run([self.kubectl, "--kubeconfig", self.kubeconfig] + list(args), check=check,
