@@ -19,15 +19,23 @@ from tests.integration.nodes import changed_tasks, data_digest, lab_platform_var
 from lab import nodes as lab_nodes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
+# `helm list --all` is gone in Helm 4; the state flags list every state on both majors.
+ALL_STATES = ["--deployed", "--failed", "--pending", "--superseded", "--uninstalled", "--uninstalling"]
 
 NODES = ["site-main", "site-worker-1", "site-worker-2"]
 PLATFORM_NAMESPACES = ["admin", "services", "extensions", "project-admin"]
 DOMAIN = "kaapana.site.lab.internal"
 
 
+# What admins run today: the helm snap's 4/stable (Helm 4) and a platform shaped like Kaapana 0.6.1 (storage classes
+# from the separate kaapana-storageclass release). test_site_instances covers Helm 3 and the 0.6.0 shape.
+SHAPE = {"helm_major": 4, "version": "0.6.1-lab"}
+
+
 def _group_vars(lab):
     return lab_platform_vars(
-        lab, kaapana_domain=DOMAIN, kaapana_keycloak_admin_password="Site-Keycloak-1!",
+        lab, kaapana_platform_version=SHAPE["version"], kaapana_helm_snap_channel="%d/stable" % SHAPE["helm_major"],
+        kaapana_domain=DOMAIN, kaapana_keycloak_admin_password="Site-Keycloak-1!",
         kaapana_credentials_minio_password="Site-Minio-2!", kaapana_grafana_password="Site-Grafana-3!",
         kaapana_platform_wait_settle=5, kaapana_platform_wait_progress_interval=3)
 
@@ -134,7 +142,7 @@ spec:
 
 def _foreign_state(lab):
     """The foreign release's revision and status, and the uids of its PVC, pods (not terminating) and hook Job."""
-    out = subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "-n", "default", "list", "--all", "-o", "json",
+    out = subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "-n", "default", "list", *ALL_STATES, "-o", "json",
                           "--filter", "^%s$" % FOREIGN], capture_output=True, text=True, check=False).stdout
     releases = [(r["name"], r["status"], r["revision"]) for r in json.loads(out or "[]")]
 
@@ -157,6 +165,12 @@ def _install_foreign_release(lab, tmp):
     deadline = time.time() + 120
     while not _foreign_state(lab)["pods"] and time.time() < deadline:
         time.sleep(1)
+
+
+@pytest.fixture(scope="module", params=[SHAPE], ids=lambda shape: "helm%d-kaapana%s" % (
+    shape["helm_major"], shape["version"].replace("-lab", "")))
+def lab(request, lab):
+    return lab.with_helm(request.param["helm_major"])
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +216,44 @@ def test_site_deploys_every_pod_ready(lab, site):
     names = {n["metadata"]["name"]: n for n in nodes}
     assert set(NODES) <= set(names)
     assert names["site-main"]["metadata"]["labels"].get("kaapana.io/node") == "storage"
+
+
+def _helm_releases(lab):
+    out = subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "list", *ALL_STATES, "--all-namespaces", "-o", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    return {(r["namespace"], r["name"]): r for r in json.loads(out or "[]")}
+
+
+def test_helm_major_and_kaapana_releases(lab, site):
+    # The node's helm is the snap's pinned major; Kaapana 0.6.1's storage classes come from their own release, the
+    # services from the releases kube-helm (its lab stand-in) installs after the admin chart.
+    proc = node_exec(lab, NODES[0], "/snap/bin/helm", "version", "--template", "{{.Version}}")
+    assert proc.stdout.startswith("v%d." % SHAPE["helm_major"]), proc.stdout + proc.stderr
+    releases = _helm_releases(lab)
+    expected = [("kaapana-system", "kaapana-storageclass"), ("default", "kaapana-admin-chart"),
+                ("admin", "kaapana-platform-chart"), ("admin", "code-server-chart"), ("admin", "kaapana-workflows-core")]
+    assert {key: releases.get(key, {}).get("status") for key in expected} == {key: "deployed" for key in expected}
+    classes = json.loads(lab.kubectl_run("get", "storageclass", "-o", "json").stdout)["items"]
+    owners = {c["metadata"]["name"]: c["metadata"].get("annotations", {}).get("meta.helm.sh/release-name")
+              for c in classes if c["metadata"]["name"].startswith("kaapana-")}
+    assert owners.get("kaapana-hostpath-fast-data-dir") == "kaapana-storageclass", owners
+    # kaapanactl 0.6.1's --set-string line of the storage-class release, and nothing more.
+    got = json.loads(subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "-n", "kaapana-system", "get", "values",
+                                     "kaapana-storageclass", "-o", "json"], capture_output=True, text=True,
+                                    check=True).stdout)
+    assert got == {"global": {"main_node_name": NODES[0], "replica_count": "1", "fast_data_dir": "/home/kaapana",
+                              "slow_data_dir": "/home/kaapana"}}, got
+
+
+def test_every_pod_with_a_kaapana_volume_runs_on_the_main_node(lab, site):
+    # The real chart pins them to kaapana.io/node=storage (the main node); data must never land on a worker.
+    placed = []
+    for ns in PLATFORM_NAMESPACES:
+        for pod in _pods(lab, ns):
+            if any(v.get("persistentVolumeClaim") for v in pod["spec"].get("volumes", [])):
+                placed.append((ns, pod["metadata"]["name"], pod["spec"].get("nodeName")))
+    assert placed, "no pod mounts a PVC"
+    assert {place[2] for place in placed} == {NODES[0]}, placed
 
 
 def test_nodes_pass_the_node_scenarios_checks(lab, site):
@@ -411,6 +463,9 @@ def test_undeploy_keeps_data_and_leaves_no_pod(lab, site):
         left = [p["metadata"]["name"] for p in _pods(lab, ns) if not p["metadata"].get("deletionTimestamp")]
         assert ns == "default" or not left, "pods left in %s: %s" % (ns, left)
     assert _data_digest(lab) == before
+    # No Kaapana release is left but the storage classes' (kept like kaapanactl keeps it: the kept PVCs need them).
+    kaapana = {key: r["status"] for key, r in _helm_releases(lab).items() if key[1] != FOREIGN}
+    assert kaapana == {("kaapana-system", "kaapana-storageclass"): "deployed"}, kaapana
     site["undeployed_with_data"] = before
 
 
