@@ -363,8 +363,8 @@ def test_unbound_claim_names_the_missing_storage_class_and_the_missing_csi_drive
                         'metadata': {'name': claim, 'namespace': ns},
                         'spec': {'accessModes': ['ReadWriteOnce'], 'storageClassName': cls,
                                  'resources': {'requests': {'storage': '1Gi'}}}}, pod)
-            res, _ = run_module(lab, tmp_path, {'namespaces': [ns], 'min_pods': 1, 'timeout': 120,
-                                                'unschedulable_grace': 5})
+            res, _proc = run_module(lab, tmp_path, {'namespaces': [ns], 'min_pods': 1, 'timeout': 120,
+                                                    'unschedulable_grace': 5})
             assert res['failed'], res
             messages[claim] = res['msg']
         assert 'StorageClass %s does not exist' % missing in messages['fast-data'], messages['fast-data']
