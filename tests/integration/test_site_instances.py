@@ -24,15 +24,30 @@ from tests.integration.nodes import (changed_tasks, data_digest, lab_platform_va
                                      pods_not_ready, recap, run_playbook, write_inventory)
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
+# `helm list --all` is gone in Helm 4; the state flags list every state on both majors.
+ALL_STATES = ["--deployed", "--failed", "--pending", "--superseded", "--uninstalled", "--uninstalling"]
 
 NODES = ["inst-main", "inst-worker-1", "inst-worker-2"]
 BIN = os.path.dirname(sys.executable)
 PROGRESS_TASK = "Show the progress of the platform's pods"
 
 
+# Helm 3 (the helm snap's 3/stable) and the platform shaped like Kaapana 0.6.0 (the admin chart creates the storage
+# classes); test_site covers Helm 4 and the 0.6.1 shape.
+SHAPE = {"helm_major": 3, "version": "0.6.0-lab"}
+
+
+@pytest.fixture(scope="module", params=[SHAPE], ids=lambda shape: "helm%d-kaapana%s" % (
+    shape["helm_major"], shape["version"].replace("-lab", "")))
+def lab(request, lab):
+    return lab.with_helm(request.param["helm_major"])
+
+
 def _group_vars(lab):
     registry = lab.registry
     return lab_platform_vars(lab, **{
+        "kaapana_platform_version": SHAPE["version"],
+        "kaapana_helm_snap_channel": "%d/stable" % SHAPE["helm_major"],
         "kaapana_keycloak_admin_password": "Inst-Keycloak-1!",
         # Longhorn from the lab's OCI registry (password auth, plain HTTP).
         "kaapana_storage_provider": "longhorn",
@@ -46,6 +61,8 @@ def _group_vars(lab):
         "kaapana_longhorn_wait_timeout": 240,
         "kaapana_longhorn_wait_settle": 3,
         "kaapana_longhorn_helm_timeout": "4m",
+        # The dashboard behind the platform's Traefik v3: site.yml serves it after the platform deploy.
+        "kaapana_longhorn_ingress": True,
         "kaapana_platform_wait_settle": 10,
         "kaapana_platform_wait_progress_interval": 4,
     })
@@ -127,7 +144,8 @@ def cluster(lab, tmp_path_factory):
 def _delete_shared_volumes(lab):
     """With an instance UID the purge keeps the shared admin and project namespaces' PVCs (by design), and Longhorn
     is not removed while their volumes exist: this lab is shared with later tests, so they go here, by hand, as an
-    admin would delete another owner's volumes."""
+    admin would delete another owner's volumes. Only once both instances are undeployed: each admin namespace holds
+    the release records of the charts kube-helm installed."""
     lab.kubectl_run("delete", "namespace", "a-admin", "a-project", "b-admin", "b-project", "--ignore-not-found",
                     "--wait=true", "--timeout=120s", check=False)
     for volume in _longhorn_volumes(lab):
@@ -169,6 +187,15 @@ def test_site_through_ansible_runner_with_longhorn_and_instance_uid(lab, cluster
                 "storage_class_workflow": "kaapana-longhorn-fast-workflow", "hostname": "kaapana-a.inst.lab.internal"}
     mismatched = {k: (v.get(k), want) for k, want in expected.items() if v.get(k) != want}
     assert not mismatched, mismatched
+    # The Longhorn dashboard: a traefik.io Middleware and an Ingress that names it.
+    middleware = lab.kubectl_run("-n", "longhorn-system", "get", "middlewares.traefik.io", "strip-prefix-longhorn",
+                                 "-o", "json", check=False)
+    assert middleware.returncode == 0, middleware.stderr
+    assert json.loads(middleware.stdout)["apiVersion"] == "traefik.io/v1alpha1"
+    ingress = json.loads(lab.kubectl_run("-n", "longhorn-system", "get", "ingress", "longhorn-ui-ingress", "-o",
+                                         "json").stdout)
+    assert ingress["metadata"]["annotations"]["traefik.ingress.kubernetes.io/router.middlewares"] == (
+        "longhorn-system-strip-prefix-longhorn@kubernetescrd")
     # The extravars file (it holds the registry password) is not world-readable.
     assert oct(os.stat(str(cluster["tmp"] / "runner" / "env" / "extravars")).st_mode & 0o077) == "0o0"
 
@@ -219,7 +246,7 @@ def test_undeploy_then_redeploy_instance_a(lab, cluster):
 
 
 def _helm_releases(lab):
-    out = subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "list", "--all", "--all-namespaces", "-o", "json"],
+    out = subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "list", *ALL_STATES, "--all-namespaces", "-o", "json"],
                          capture_output=True, text=True, check=True).stdout
     return sorted((r["namespace"], r["name"], r["status"], r["revision"]) for r in json.loads(out))
 
@@ -254,8 +281,14 @@ def test_uninstall_keeps_longhorn_volumes_unless_purged(lab, cluster):
         assert "microk8s" in node_exec(lab, name, "snap", "list").stdout
 
     # With the purge confirmed (the other owners' volumes deleted by hand first): volume, data and Longhorn go.
-    run_playbook(lab, "playbooks/undeploy.yml", cluster["inventory"], extra_vars=dict(
+    # Instance a is undeployed (no purge) before its admin namespace goes: the releases kube-helm installed live
+    # there, and deleting it under them would leave their pods behind with no release to uninstall.
+    res = run_playbook(lab, "playbooks/undeploy.yml", cluster["inventory"], extra_vars=dict(
         INSTANCE_B, kaapana_purge_data=True, kaapana_purge_confirm=INSTANCE_B["kaapana_domain"]))
+    assert res.returncode == 0, (res.stdout + res.stderr)[-6000:]
+    res = run_playbook(lab, "playbooks/undeploy.yml", cluster["inventory"], extra_vars=INSTANCE_A)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-6000:]
+    assert data_digest(lab, node, replica) == replica_before
     _delete_shared_volumes(lab)
     res = run_playbook(lab, "playbooks/uninstall.yml", cluster["inventory"], extra_vars=dict(
         INSTANCE_A, kaapana_purge_data=True, kaapana_purge_confirm=INSTANCE_A["kaapana_domain"]))
