@@ -234,3 +234,17 @@ def test_release_left_in_pending_upgrade_is_recovered_by_the_next_run(lab, fault
     assert _release_status(lab) == "deployed"
     not_ready = pods_not_ready(lab, PLATFORM_NAMESPACES)
     assert not not_ready, not_ready
+
+
+@pytest.mark.reliability('faults', 'a release kube-helm preinstalls ends failed: the gate names it and its status')
+def test_failed_preinstalled_release_fails_the_gate_naming_it(lab, faults):
+    # Kaapana's second phase: kube-helm's init-extensions Job installs kaapana-platform-chart, code-server-chart and
+    # kaapana-workflows-core after the admin chart. When one of them fails the gate must say which, not time out.
+    res = run_playbook(lab, "playbooks/undeploy.yml", faults["inventory"])
+    assert res.returncode == 0, res.stdout[-5000:]
+    values = dict(PROJECT, lab=dict(PROJECT["lab"], preinstallFailRelease="code-server-chart"))
+    res = run_playbook(lab, "playbooks/deploy.yml", faults["inventory"],
+                       extra_vars={"kaapana_platform_extra_values": values})
+    assert res.returncode != 0
+    assert "code-server-chart (failed)" in res.stdout, res.stdout[-5000:]
+    assert "job/init-extensions" in res.stdout
