@@ -182,6 +182,9 @@ def test_sync_runs_the_registration_and_survives_api_errors():
         def list_storage_class(self):
             return client.V1StorageClassList(items=[])
 
+        def list_csi_driver(self):
+            return client.V1CSIDriverList(items=[])
+
         def list_volume_attachment(self):
             return client.V1VolumeAttachmentList(items=[])
 
