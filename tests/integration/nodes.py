@@ -1,12 +1,14 @@
 """Helpers for lab tests that run the collection's playbooks against node containers."""
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shlex
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from lab import nodes as lab_nodes
@@ -86,11 +88,32 @@ def write_inventory(path, main, workers, group_vars=None, host_vars=None):
     return str(path)
 
 
+def shaped_lab(shape):
+    """A module's `lab` fixture: the session's lab seen through the Helm major of shape (``helm_major``; the
+    fixture platform's ``version`` is the module's to use), the test ids naming both (helm4-kaapana0.6.1)."""
+    @pytest.fixture(scope="module", params=[shape], ids=lambda shape: "helm%d-kaapana%s" % (
+        shape["helm_major"], shape["version"].replace("-lab", "")))
+    def lab(request, lab):  # pylint: disable=redefined-outer-name
+        return lab.with_helm(request.param["helm_major"])
+    return lab
+
+
+# `helm list --all` is gone in Helm 4; these flags list every release state on both majors.
+HELM_LIST_ALL_STATES = ["--deployed", "--failed", "--pending", "--superseded", "--uninstalled", "--uninstalling"]
+
+
+def helm_releases(lab, *selectors, check=True):
+    """`helm list` of every state with the lab's helm (lab.helm: the major of a lab.with_helm view), narrowed by
+    selectors (`--all-namespaces`, `-n NS`, `--filter RE`), as helm's JSON records."""
+    out = subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "list"] + HELM_LIST_ALL_STATES + list(selectors)
+                         + ["-o", "json"], capture_output=True, text=True, check=check).stdout
+    return json.loads(out or "[]")
+
+
 def run_playbook(lab, playbook, inventory, extra_vars=None, extra_args=(), timeout=1800):
     argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
             os.path.join(ROOT, playbook)] + list(extra_args)
     if extra_vars:
-        import json
         argv += ["-e", json.dumps(extra_vars)]
     env = lab.env()
     env["ANSIBLE_FORCE_COLOR"] = "0"
@@ -136,7 +159,6 @@ def run_role_locally(tmp_path, role, role_vars, tasks_from=None, main_hosts=("lo
     """Run one of the collection's roles on localhost (the bad-input tests: no node is needed to see
     a role fail in its validate tasks). role_vars are play variables; inventory_vars go to the inventory's `all`
     group, extra_vars to -e."""
-    import json
 
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     inventory = {"all": {"hosts": {"localhost": local}, "vars": dict(inventory_vars or {}),
@@ -165,7 +187,6 @@ def run_role_on_node(lab, tmp_path, node, role, role_vars, main_aliases=(), extr
     """Run one of the collection's roles on a lab node container (reached as connection_vars says) with facts
     gathered, as play variables role_vars; main_aliases add more names for the same node to kaapana_main (a
     second main host)."""
-    import json
 
     host = connection_vars(node)
     main_hosts = dict({node: host}, **{alias: host for alias in main_aliases})
@@ -223,7 +244,6 @@ def lab_platform_vars(lab, **settings):
 
 def live_pods(lab, namespace):
     """The pods of a namespace that are not terminating ([] when the namespace is missing)."""
-    import json
 
     out = lab.kubectl_run("-n", namespace, "get", "pods", "-o", "json", check=False)
     if out.returncode != 0:

@@ -15,12 +15,11 @@ import time
 
 import pytest
 
-from tests.integration.nodes import changed_tasks, data_digest, lab_platform_vars, node_containers, node_exec, recap, run_playbook, write_inventory
+from tests.integration.nodes import (changed_tasks, data_digest, helm_releases, lab_platform_vars, node_containers, node_exec,
+                                     recap, run_playbook, shaped_lab, write_inventory)
 from lab import nodes as lab_nodes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-# `helm list --all` is gone in Helm 4; the state flags list every state on both majors.
-ALL_STATES = ["--deployed", "--failed", "--pending", "--superseded", "--uninstalled", "--uninstalling"]
 
 NODES = ["site-main", "site-worker-1", "site-worker-2"]
 PLATFORM_NAMESPACES = ["admin", "services", "extensions", "project-admin"]
@@ -142,9 +141,8 @@ spec:
 
 def _foreign_state(lab):
     """The foreign release's revision and status, and the uids of its PVC, pods (not terminating) and hook Job."""
-    out = subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "-n", "default", "list", *ALL_STATES, "-o", "json",
-                          "--filter", "^%s$" % FOREIGN], capture_output=True, text=True, check=False).stdout
-    releases = [(r["name"], r["status"], r["revision"]) for r in json.loads(out or "[]")]
+    releases = [(r["name"], r["status"], r["revision"])
+                for r in helm_releases(lab, "-n", "default", "--filter", "^%s$" % FOREIGN, check=False)]
 
     def uids(*args):
         res = lab.kubectl_run("-n", "default", "get", *args, "-o", "json", check=False)
@@ -167,10 +165,7 @@ def _install_foreign_release(lab, tmp):
         time.sleep(1)
 
 
-@pytest.fixture(scope="module", params=[SHAPE], ids=lambda shape: "helm%d-kaapana%s" % (
-    shape["helm_major"], shape["version"].replace("-lab", "")))
-def lab(request, lab):
-    return lab.with_helm(request.param["helm_major"])
+lab = shaped_lab(SHAPE)
 
 
 @pytest.fixture(scope="module")
@@ -219,9 +214,7 @@ def test_site_deploys_every_pod_ready(lab, site):
 
 
 def _helm_releases(lab):
-    out = subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "list", *ALL_STATES, "--all-namespaces", "-o", "json"],
-                         capture_output=True, text=True, check=True).stdout
-    return {(r["namespace"], r["name"]): r for r in json.loads(out or "[]")}
+    return {(r["namespace"], r["name"]): r for r in helm_releases(lab, "--all-namespaces")}
 
 
 def test_helm_major_and_kaapana_releases(lab, site):

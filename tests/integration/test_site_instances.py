@@ -20,12 +20,10 @@ import sys
 import pytest
 import yaml
 
-from tests.integration.nodes import (changed_tasks, data_digest, lab_platform_vars, live_pods, node_containers, node_exec,
-                                     pods_not_ready, recap, run_playbook, write_inventory)
+from tests.integration.nodes import (changed_tasks, data_digest, helm_releases, lab_platform_vars, live_pods, node_containers,
+                                     node_exec, pods_not_ready, recap, run_playbook, shaped_lab, write_inventory)
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-# `helm list --all` is gone in Helm 4; the state flags list every state on both majors.
-ALL_STATES = ["--deployed", "--failed", "--pending", "--superseded", "--uninstalled", "--uninstalling"]
 
 NODES = ["inst-main", "inst-worker-1", "inst-worker-2"]
 BIN = os.path.dirname(sys.executable)
@@ -37,10 +35,7 @@ PROGRESS_TASK = "Show the progress of the platform's pods"
 SHAPE = {"helm_major": 3, "version": "0.6.0-lab"}
 
 
-@pytest.fixture(scope="module", params=[SHAPE], ids=lambda shape: "helm%d-kaapana%s" % (
-    shape["helm_major"], shape["version"].replace("-lab", "")))
-def lab(request, lab):
-    return lab.with_helm(request.param["helm_major"])
+lab = shaped_lab(SHAPE)
 
 
 def _group_vars(lab):
@@ -246,9 +241,7 @@ def test_undeploy_then_redeploy_instance_a(lab, cluster):
 
 
 def _helm_releases(lab):
-    out = subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "list", *ALL_STATES, "--all-namespaces", "-o", "json"],
-                         capture_output=True, text=True, check=True).stdout
-    return sorted((r["namespace"], r["name"], r["status"], r["revision"]) for r in json.loads(out))
+    return sorted((r["namespace"], r["name"], r["status"], r["revision"]) for r in helm_releases(lab, "--all-namespaces"))
 
 
 @pytest.mark.reliability('data safety', 'Longhorn holding a volume: uninstall.yml without a purge fails before any change, '
