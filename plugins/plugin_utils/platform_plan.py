@@ -294,7 +294,8 @@ def platform_plan(variables, main_host, cluster=None, chart=None):
     kaapana_platform_extra_values), storage_chart_values (with a cluster reading: the kaapana-storageclass
     release's values when chart.storage_chart is set, the chart carrying kaapana-storage-chart; else None)}.
     chart.storage_chart also drops global.replica_count from chart_values, as kaapanactl.sh 0.6.1 does. A bad
-    storage provider or class is reported in errors so that the role's checks can name it in order; the chart values raise platform.PlatformError."""
+    storage provider or class is reported in errors so that the role's checks can name it in order; the chart
+    values raise platform.PlatformError."""
     v = _variables(variables)
     store = storage(v)
     plan = main_node(v, main_host)
