@@ -133,13 +133,15 @@ def kube_helm_argv(cfg):
 
 
 def add_node(cfg, state, env, image, spec):
-    """spec: NAME[:primary][:gpu=N]"""
+    """spec: NAME[:primary][:gpu=N][:domain=DOMAIN] (domain: the host name is NAME.DOMAIN, an FQDN)"""
     parts = spec.split(":")
-    name, primary, gpus = parts[0], "primary" in parts, {}
+    name, primary, gpus, domain = parts[0], "primary" in parts, {}, None
     for part in parts[1:]:
         if part.startswith("gpu="):
             gpus["count"] = int(part[4:])
-    cid = nodes.start_node(cfg, env, image, name, primary=primary, gpus=gpus)
+        elif part.startswith("domain="):
+            domain = part[len("domain="):]
+    cid = nodes.start_node(cfg, env, image, name, primary=primary, gpus=gpus, domain=domain)
     state["containers"][name] = cid
     log("node %s at %s" % (name, nodes.container_ip(env, name, cfg.network)))
 
@@ -236,13 +238,13 @@ def main(argv):
     parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     p_up = sub.add_parser("up", help="build what is missing and start the lab")
-    p_up.add_argument("--node", dest="nodes", action="append", help="also start a node container NAME[:primary][:gpu=N]")
+    p_up.add_argument("--node", dest="nodes", action="append", help="also start a node container NAME[:primary][:gpu=N][:domain=DOMAIN]")
     sub.add_parser("down", help="stop exactly what the lab started")
     sub.add_parser("status", help="health of every component; exit 0 when all are healthy")
     sub.add_parser("env", help="print shell exports for using the lab")
     sub.add_parser("build", help="build the binaries and the node image only")
     p_node = sub.add_parser("node", help="start a node container in a running lab")
-    p_node.add_argument("spec", help="NAME[:primary][:gpu=N]")
+    p_node.add_argument("spec", help="NAME[:primary][:gpu=N][:domain=DOMAIN]")
     p_ssh = sub.add_parser("node-ssh", help="wait for a node's sshd, print how to reach it (JSON, Molecule's "
                                             "instance config)")
     p_ssh.add_argument("name")

@@ -249,12 +249,18 @@ def wait_for_ssh(cfg, env, name, timeout=60):
         time.sleep(0.5)
 
 
-def node_run_args(cfg, name, primary=False, gpus=None, extra_env=None):
-    """podman run arguments for a lab node (also used by Molecule's create playbook)."""
+def node_run_args(cfg, name, primary=False, gpus=None, extra_env=None, domain=None):
+    """podman run arguments for a lab node. The container is `name`; its host name is `name`, or `name.domain` for
+    an FQDN-named server (the microk8s stand-in then names the Node by the whole FQDN, as MicroK8s does)."""
     gpus = gpus or {}
     env = {
-        "KAAPANA_LAB_NODE_NAME": name,
         "KAAPANA_LAB_PRIMARY": "true" if primary else "false",
+        # snapd's seeding after its first start, during which it refuses changes (LAB_SNAPD_SEED_SECONDS of the
+        # caller's environment, default 5 s; the snap stand-in reads it)
+        "KAAPANA_LAB_SNAPD_SEED_SECONDS": os.environ.get("LAB_SNAPD_SEED_SECONDS", "5"),
+        # MicroK8s' cluster agent enabling the launch configuration's addons (dns) after the start (the microk8s
+        # stand-in reads it; LAB_MICROK8S_ADDON_DELAY, default 5 s)
+        "KAAPANA_LAB_MICROK8S_ADDON_DELAY": os.environ.get("LAB_MICROK8S_ADDON_DELAY", "5"),
         "KAAPANA_LAB_GPU_COUNT": str(gpus.get("count", 0)),
         "KAAPANA_LAB_GPU_NAME": gpus.get("name", "NVIDIA A100-SXM4-80GB"),
         "KAAPANA_LAB_GPU_MEMORY_MIB": str(gpus.get("memory_mib", 81920)),
@@ -263,7 +269,7 @@ def node_run_args(cfg, name, primary=False, gpus=None, extra_env=None):
         "container": "podman",
     }
     env.update(extra_env or {})
-    args = ["--name", name, "--hostname", name, "--network", cfg.network, "--label", cfg.container_label + "=1",
+    args = ["--name", name, "--hostname", "%s.%s" % (name, domain) if domain else name, "--network", cfg.network, "--label", cfg.container_label + "=1",
             "--systemd=always", "--cap-add=SYS_ADMIN", "--cap-add=NET_ADMIN",
             "-v", "%s:/etc/kaapana-lab:ro" % cfg.node_share,
             "-v", "%s:/opt/kaapana-lab/bin/kubectl:ro" % cfg.bin("kubectl"),
@@ -285,9 +291,9 @@ def start_anchor(cfg, env, image):
     return cid
 
 
-def start_node(cfg, env, image, name, primary=False, gpus=None):
+def start_node(cfg, env, image, name, primary=False, gpus=None, domain=None):
     podman("rm", "-f", name, check=False, env=env)
-    return podman("run", "-d", *node_run_args(cfg, name, primary, gpus), image, env=env).stdout.strip()
+    return podman("run", "-d", *node_run_args(cfg, name, primary, gpus, domain=domain), image, env=env).stdout.strip()
 
 
 def container_ip(env, name, network):

@@ -554,7 +554,10 @@ IMPLEMENTED_ADDONS = {"dns", "rbac", "hostpath-storage", "storage", "nvidia", "g
 
 # ---- environment of the node ----------------------------------------------------------------------
 def node_name():
-    return (node_env("KAAPANA_LAB_NODE_NAME") or socket.gethostname()).lower()
+    """The Node name, as MicroK8s' join.py has it: socket.gethostname().lower(), the whole FQDN on an FQDN-named
+    host (no --hostname-override). KAAPANA_LAB_NODE_NAME stands in for the host name only where the stand-in runs
+    outside a node container (the rig's tests); the lab's nodes do not set it."""
+    return (os.environ.get("KAAPANA_LAB_NODE_NAME") or socket.gethostname()).lower()
 
 
 def is_primary():
@@ -616,6 +619,19 @@ def set_lock(name, present=True):
 
 def args_path(service):
     return os.path.join(SNAP_DATA, "args", service)
+
+
+RUNNING_ARGS_DIR = os.path.join(SNAP_DATA, "var", "kaapana-lab-running-args")
+
+
+def record_running_args():
+    """The args files as the services last (re)started read them: a real service reads its args file only when it
+    starts, so a changed file without a restart changes nothing. Tests compare this copy with the files."""
+    os.makedirs(RUNNING_ARGS_DIR, exist_ok=True)
+    for service in os.listdir(os.path.join(SNAP_DATA, "args")):
+        source = args_path(service)
+        if os.path.isfile(source):
+            shutil.copyfile(source, os.path.join(RUNNING_ARGS_DIR, service))
 
 
 def read_args(service):
@@ -1062,6 +1078,7 @@ def hook_install():
         with open(args_path("containerd-env"), "a") as handle:
             handle.write("%s=%s\n" % (key, value))
     set_lock("installed.lock")
+    record_running_args()
     addons = [a for a in (config.get("addons") or []) if isinstance(a, dict) and a.get("name")]
     if is_primary():
         ip = default_ip()
@@ -1076,16 +1093,57 @@ def hook_install():
         update_cluster(lambda info: info.update(record), name)
         register_node(name, ip, worker=False, cid=name)
         kubectl("apply", "-f", os.path.join(SNAP_DATA, "args", "cni-network", "cni.yaml"))
+    # MicroK8s' cluster agent applies the launch configuration's addons (dns by default) in the background some
+    # seconds after the start: right after `status --wait-ready`, `status` may still list dns as disabled.
+    delay = float(node_env("KAAPANA_LAB_MICROK8S_ADDON_DELAY", "0") or 0)
+    if delay > 0 and addons:
+        state = local_state()
+        state["launch-addons"] = {"at": now() + delay, "addons": addons, "api": is_primary()}
+        save_local_state(state)
+        start_launch_agent(delay)
+    else:
+        apply_launch_addons(addons, is_primary())
+
+
+def start_launch_agent(delay):
+    """The cluster agent's background step: `--kaapana-lab-hook launch-addons` in `delay` seconds, as a transient
+    systemd timer in a node container (a detached process elsewhere), so it runs whether or not anything else runs."""
+    argv = [sys.executable, os.path.realpath(sys.argv[0]), "--kaapana-lab-hook", "launch-addons"]
+    if ROOT in ("", "/") and shutil.which("systemd-run") and os.path.isdir("/run/systemd/system"):
+        subprocess.run(["systemd-run", "--quiet", "--collect", "--on-active=%ds" % max(1, round(delay)),
+                        "--unit", "kaapana-lab-microk8s-launch-%d" % int(now() * 1000)] + argv,
+                       capture_output=True, check=False)
+        return
+    subprocess.Popen(["sh", "-c", 'sleep "$0"; exec "$@"', str(delay)] + argv,  # pylint: disable=consider-using-with
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
+
+
+def apply_launch_addons(addons, api):
     for addon in addons:
         args = addon.get("args") or []
         action = "disable" if addon.get("disable") else "enable"
         with quiet_output() as captured:
             try:
-                run_addon(action, addon["name"], [str(a) for a in args], api=is_primary())
+                run_addon(action, addon["name"], [str(a) for a in args], api=api)
             except Exit as exit_:
                 if exit_.code:
                     err("kaapana lab stand-in: launch configuration addon %s failed:\n%s%s"
                         % (addon["name"], captured.getvalue(), exit_.message or ""))
+
+
+def apply_pending_launch_addons():
+    """The launch configuration's addons once their moment has come (start_launch_agent's timer; a command run after
+    that moment but before the timer fired applies them first, as the agent would have by then)."""
+    with open(os.path.join(SNAP_DATA, "var", "kaapana-lab-standin.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = local_state()
+        pending = state.get("launch-addons")
+        if not pending or now() < pending["at"]:
+            return
+        state.pop("launch-addons")
+        save_local_state(state)
+    apply_launch_addons(pending["addons"], pending.get("api", False))
 
 
 class quiet_output:
@@ -2256,6 +2314,7 @@ def cmd_join(argv):
             sys.stdout.write("Waiting for this node to finish joining the cluster. ")
             sys.stdout.write(".. ")
             out(" ")
+        record_running_args()  # join restarts the node's services with the args it wrote
         # the node we contacted stops re-issuing certificates once a node joined
         out("Successfully joined the cluster.")
     finally:
@@ -2468,6 +2527,7 @@ def cmd_start(argv):
     _snap("start", "microk8s", "--enable", quiet=True)
     set_lock("stopped.lock", False)
     render_containerd_toml()
+    record_running_args()
     if local_state().get("role") != "standalone" or is_primary():
         mark_node_state(node_name(), None)
 
@@ -2794,7 +2854,13 @@ def main(argv):
                 hook_remove()
             elif hook == "post-refresh":
                 render_containerd_toml()
+            elif hook == "launch-addons" and has_lock("installed.lock"):
+                apply_pending_launch_addons()
+            elif hook == "services-started" and has_lock("installed.lock"):
+                record_running_args()
             return 0
+        if has_lock("installed.lock") and os.access(os.path.join(SNAP_DATA, "var"), os.W_OK):
+            apply_pending_launch_addons()
         if prog.startswith("microk8s.") and prog != "microk8s.wrapper":
             dispatch(prog.split(".", 1)[1], args)
         elif not args:

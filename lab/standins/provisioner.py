@@ -478,11 +478,13 @@ class Provisioner:
 
 
 def podman_node_exec(containers_conf):
-    """A node_exec that runs a command inside a node container (its name is the Kubernetes node name)."""
+    """A node_exec that runs a command inside a node container: the Kubernetes node name is the container's host
+    name, the container name itself or NAME.DOMAIN for an FQDN-named node (lab container names have no dots)."""
     env = dict(os.environ, CONTAINERS_CONF=containers_conf)
 
     def node_exec(node, argv):
-        proc = subprocess.run(["podman", "exec", node] + list(argv), env=env, capture_output=True, text=True,
+        container = node.split(".")[0]
+        proc = subprocess.run(["podman", "exec", container] + list(argv), env=env, capture_output=True, text=True,
                               timeout=60, check=False)
         if proc.returncode != 0:
             LOG.warning("podman exec %s %s: %s", node, " ".join(argv), proc.stderr.strip()[-300:])

@@ -32,7 +32,7 @@ import sys
 import time
 import urllib.parse
 
-from .common import P, ROOT, helm_bin, now, run_main, tabwrite
+from .common import P, ROOT, helm_bin, node_env, now, run_main, tabwrite
 
 STANDIN_VERSION = "0+kaapana.lab.standin"
 STANDIN_NOTE = "kaapana lab stand-in for snapd (not the real snapd)"
@@ -42,6 +42,35 @@ STATE_FILE = P("/var/lib/snapd/state.kaapana-lab-standin.json")
 
 class SnapError(Exception):
     """Printed as `error: <message>` on stderr, exit status 1 (snap's main())."""
+
+
+# ---- seeding (overlord/snapstate: every change is refused until the device is seeded) -----------------
+# snapd seeds the system when it first starts, and until that ends it refuses every change (install, remove,
+# refresh, configuration) with this message; `snap wait system seed.loaded` returns once it has ended. In the lab
+# snapd's first start is the first snap command on a new node (socket activation), and seeding then takes
+# KAAPANA_LAB_SNAPD_SEED_SECONDS (an environment variable of the node container; 0: seeded at once).
+SEED_MESSAGE = "too early for operation, device not yet seeded or device model not acknowledged"
+CHANGE_COMMANDS = ("install", "remove", "refresh", "set", "unset", "alias", "unalias")
+
+
+SEED_FILE = P("/var/lib/snapd/seed.kaapana-lab-standin")
+
+
+def seeded():
+    """Whether seeding has ended; the first call on a node starts it (its end time goes to a file of its own, so
+    reading commands leave snap's state file as it was)."""
+    try:
+        with open(SEED_FILE) as handle:
+            at = float(handle.read().strip())
+    except (OSError, ValueError):
+        at = now() + float(node_env("KAAPANA_LAB_SNAPD_SEED_SECONDS", "0") or 0)
+        try:
+            os.makedirs(os.path.dirname(SEED_FILE), exist_ok=True)
+            with open(SEED_FILE, "w") as handle:
+                handle.write("%f\n" % at)
+        except OSError:
+            pass  # an unprivileged read: seeding starts with the next privileged call
+    return now() >= at
 
 
 # ---- the built-in "store" ---------------------------------------------------------------------
@@ -330,6 +359,12 @@ class State:
     @property
     def snaps(self):
         return self.data["snaps"]
+
+    def release(self):
+        """Give up the state lock (for a command that only waits from here on)."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def save(self):
         tmp = STATE_FILE + ".tmp"
@@ -1197,9 +1232,12 @@ def cmd_wait(state, opts, args):
         raise SnapError("the required argument `<snap>` was not provided")
     if len(args) < 2:
         raise SnapError("the required argument `<key>` was not provided")
-    # seeding is always complete in the lab; other keys are waited for once (as snap does, polling)
+    # seed.loaded: until seeding ends; other keys until they are set (as snap does, polling)
     snap, key = args[0], args[1]
     if snap in ("system", "core") and key == "seed.loaded":
+        state.release()  # a waiting `snap wait` holds up no other snap command
+        while not seeded():
+            time.sleep(0.5)
         return
     deadline = time.time() + float(os.environ.get("KAAPANA_LAB_STANDIN_WAIT_TIMEOUT", "600"))
     while time.time() < deadline:
@@ -1247,6 +1285,8 @@ def _api_request(state, method, path, query, body):
         if method == "PUT":
             if os.geteuid() != 0 and ROOT in ("", "/"):
                 return _api_error(401, "Unauthorized", "access denied", "login-required")
+            if not seeded():
+                return _api_error(409, "Conflict", SEED_MESSAGE, "snap-change-conflict")
             try:
                 patch = json.loads(body or "null")
             except ValueError as error:
@@ -1369,6 +1409,7 @@ def cmd_services(state, opts, args):
 def _set_services(state, opts, args, active, word):
     if not args:
         raise SnapError("the required argument `<service>` was not provided")
+    started = set()
     for name, svc in _service_targets(state, args):
         status = state.snaps[name]["services"][svc]
         status["active"] = active and svc not in CATALOG.get(name, {}).get("services-off", [])
@@ -1376,7 +1417,11 @@ def _set_services(state, opts, args, active, word):
             status["enabled"] = True
         if opts.get("disable"):
             status["enabled"] = False
+        if status["active"]:
+            started.add(name)
     state.save()
+    for name in sorted(started):
+        run_hook(name, "services-started")  # the started services read their args files (microk8s stand-in)
     print(word)
 
 
@@ -1559,6 +1604,9 @@ def main(argv):
                        "alias", "unalias") and ROOT in ("", "/") and os.geteuid() != 0:
             raise SnapError("access denied (try with sudo)")
         state = State()
+        if not seeded() and command in CHANGE_COMMANDS and not (
+                command == "refresh" and (opts.get("list") or opts.get("time"))):
+            raise SnapError(SEED_MESSAGE)
         COMMANDS[command](state, opts, positional)
     except SnapError as err:
         sys.stderr.write("error: %s\n" % err)

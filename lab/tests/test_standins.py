@@ -135,6 +135,18 @@ def primary(node_factory):
     return node
 
 
+def test_the_cluster_agent_enables_dns_some_seconds_after_the_install(node_factory):
+    # MicroK8s' cluster agent applies the launch configuration (dns) in the background after the first start.
+    node = node_factory("late-dns", "10.89.0.14", primary=True)
+    delayed = {"KAAPANA_LAB_MICROK8S_ADDON_DELAY": "20"}
+    assert node.snap("install", "microk8s", "--classic", "--channel=1.33/stable", env=delayed).returncode == 0
+    assert node.microk8s("status", "-a", "dns", env=delayed).stdout == "disabled\n"
+    later = dict(delayed, KAAPANA_LAB_STANDIN_NOW=str(NOW + 21))
+    assert node.microk8s("status", "-a", "dns", env=later).stdout == "enabled\n"
+    proc = node.microk8s("enable", "dns", env=later)
+    assert proc.stdout == "Addon core/dns is already enabled\n", proc.stdout + proc.stderr
+
+
 @pytest.fixture
 def worker(node_factory):
     node = node_factory("worker1", "10.89.0.3")
@@ -328,6 +340,25 @@ def test_snap_install_needs_classic_and_valid_channel(node_factory):
     proc = node.snap("install", "no-such-snap")
     assert (proc.returncode, proc.stderr) == (1, 'error: snap "no-such-snap" not found\n')
     assert not (node.root / "snap" / "microk8s").exists()
+
+
+def test_snap_refuses_changes_until_seeded_and_wait_returns_then(node_factory):
+    # snapd seeds after its first start (here: the first snap command) and refuses changes until then.
+    node = node_factory("n-seed", "10.89.0.12")
+    seeding = {"KAAPANA_LAB_SNAPD_SEED_SECONDS": "30"}
+    assert node.snap("list", env=seeding).returncode == 0  # reads are served; seeding starts
+    too_early = "error: too early for operation, device not yet seeded or device model not acknowledged\n"
+    for argv in (["install", "microk8s", "--classic"], ["set", "system", "proxy.http=http://p:3128"],
+                 ["refresh", "--hold", "microk8s"]):
+        proc = node.snap(*argv, env=dict(seeding, KAAPANA_LAB_STANDIN_NOW=str(NOW + 10)))
+        assert (proc.returncode, proc.stderr) == (1, too_early), argv
+    put = node.snap("debug", "api", "-X", "PUT", "/v2/snaps/system/conf", stdin='{"proxy.http": "http://p:3128"}',
+                    env=dict(seeding, KAAPANA_LAB_STANDIN_NOW=str(NOW + 10)))
+    assert json.loads(put.stdout)["status-code"] == 409 and "too early" in put.stdout
+    later = dict(seeding, KAAPANA_LAB_STANDIN_NOW=str(NOW + 31))
+    assert node.snap("wait", "system", "seed.loaded", env=later).returncode == 0
+    proc = node.snap("install", "microk8s", "--classic", "--channel=1.33/stable", env=later)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_snap_path_warning(node_factory):

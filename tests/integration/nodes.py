@@ -15,13 +15,17 @@ from lab import nodes as lab_nodes
 from lab.config import CONFIG, ROOT
 
 
-def _lab_cli(*args):
-    return subprocess.run([sys.executable, "-m", "lab"] + list(args), cwd=ROOT, capture_output=True, text=True, check=False)
+def _lab_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "lab"] + list(args), cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, **(env or {})), check=False)
 
 
 @contextlib.contextmanager
-def node_containers(lab, names, primary=None, gpus=None):
-    """Start lab node containers (the first name is the primary unless `primary` says otherwise)."""
+def node_containers(lab, names, primary=None, gpus=None, domain=None, timing=None):
+    """Start lab node containers (the first name is the primary unless `primary` says otherwise); with `domain`,
+    each container's host name is the FQDN NAME.DOMAIN, so its Node is named so (node_name says which). `timing`:
+    the stand-ins' delays for these nodes ({"LAB_SNAPD_SEED_SECONDS": "5", "LAB_MICROK8S_ADDON_DELAY": "5"}, what
+    lab/nodes.py's node_run_args reads), else the lab's defaults."""
     primary = names[0] if primary is None else primary
     gpus = gpus or {}
     started = []
@@ -30,7 +34,9 @@ def node_containers(lab, names, primary=None, gpus=None):
             spec = name + (":primary" if name == primary else "")
             if gpus.get(name):
                 spec += ":gpu=%d" % gpus[name]
-            res = _lab_cli("node", spec)
+            if domain:
+                spec += ":domain=" + domain
+            res = _lab_cli("node", spec, env=timing)
             assert res.returncode == 0, res.stdout + res.stderr
             started.append(name)
         for name in names:
@@ -39,7 +45,12 @@ def node_containers(lab, names, primary=None, gpus=None):
     finally:
         for name in started:
             _lab_cli("node-rm", name)
-            lab.kubectl_run("delete", "node", name, "--ignore-not-found", check=False)
+            lab.kubectl_run("delete", "node", node_name(name, domain), "--ignore-not-found", check=False)
+
+
+def node_name(container, domain=None):
+    """The Kubernetes Node name of a lab node container: its host name in lower case, as MicroK8s names nodes."""
+    return ("%s.%s" % (container, domain) if domain else container).lower()
 
 
 def podman(lab, *args, check=True, input_text=None, timeout=300):

@@ -196,6 +196,7 @@ def test_node_containers_reach_the_api_and_join(lab, two_nodes):
         res = _exec(lab, node, "curl", "-sS", "--cacert", "/etc/kaapana-lab/ca.crt", "--cert", "/etc/kaapana-lab/admin.crt",
                     "--key", "/etc/kaapana-lab/admin.key", lab.api_server + "/readyz")
         assert res.stdout.strip() == "ok"
+        _exec(lab, node, "snap", "wait", "system", "seed.loaded")  # snapd refuses changes while it seeds
         _exec(lab, node, "snap", "install", "microk8s", "--classic", "--channel=1.33/stable")
     lab.kubectl_run("wait", "--for=condition=Ready", "node/" + main, "--timeout=60s")
     assert lab.kubectl_run("get", "node", worker, check=False).returncode != 0, "a worker joins only through join"

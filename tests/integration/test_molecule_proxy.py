@@ -63,6 +63,7 @@ def bad_input_node(lab):
     podman(lab, "run", "-d", *nodes.node_run_args(lab.cfg, NODE, primary=False), image,
            "/usr/lib/kaapana-lab/init.sh")
     try:
+        podman(lab, "exec", NODE, "snap", "wait", "system", "seed.loaded")  # snapd refuses changes while it seeds
         podman(lab, "exec", NODE, "snap", "install", "microk8s", "--classic", "--channel=1.33/stable")
         podman(lab, "exec", "-i", NODE, "sh", "-c", "cat > /etc/environment", input_text=ENVIRONMENT)
         yield NODE

@@ -58,6 +58,7 @@ def argv_node(lab):
     podman(lab, "run", "-d", *nodes.node_run_args(lab.cfg, NODE, primary=False), image, "/usr/lib/kaapana-lab/init.sh")
     try:
         podman(lab, "exec", NODE, "systemctl", "is-system-running", "--wait", check=False)
+        podman(lab, "exec", NODE, "snap", "wait", "system", "seed.loaded")  # snapd refuses changes while it seeds
         podman(lab, "exec", NODE, "snap", "install", "microk8s", "--classic", "--channel=1.33/stable")
         # The tap: every `snap` command's argv goes to TAP_LOG, then the stand-in runs as before.
         podman(lab, "exec", "-i", NODE, "sh", "-c", "mv /usr/bin/snap /usr/bin/snap.standin && cat > /usr/bin/snap && "
