@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: contributors to kaapana.platform
 """The Molecule scenario ``platform`` against the lab: two nodes join a cluster, the platform role installs the
-fixture kaapana-admin-chart from the lab registry (plain HTTP, htpasswd), the second converge changes nothing
-(Molecule's idempotence step), verify checks the recorded values key by key, the pods, the CoreDNS rewrite, the
+fixture kaapana-admin-chart from the lab registry (plain HTTP, htpasswd) (no second converge: test_site's second
+site.yml run checks that a re-run changes nothing), verify checks the recorded values key by key, the pods, the CoreDNS rewrite, the
 values preview, the report, the purge guard, undeploy (no platform pod left, data unchanged) and redeploy.
 
 Bad input is rejected before anything runs: the role goes through ansible-playbook against localhost (no lab
