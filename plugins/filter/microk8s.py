@@ -12,6 +12,8 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.kaapana.platform.plugins.plugin_utils.node_name import microk8s_node_name
+
 try:
     import yaml
 except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
@@ -108,12 +110,11 @@ def microk8s_addons_to_enable(status_text, wanted):
     return [a for a in wanted or [] if status.get(a["name"]) != "enabled"]
 
 
-def microk8s_enable_argv(addon, dns_servers=None, binary="microk8s"):
-    """argv for `microk8s enable` of one addon, as MicroK8s 1.33 accepts it."""
+def microk8s_enable_argv(addon, binary="microk8s"):
+    """argv for `microk8s enable` of one addon, as MicroK8s 1.33 accepts it. The dns addon gets no upstream servers
+    here: `enable dns:ARGS` splits ARGS on every ':' (IPv6 and ip:port break), so the role writes them to CoreDNS."""
     name = addon["name"]
     args = addon.get("args")
-    if name == "dns" and not args and dns_servers:
-        args = ",".join(dns_servers)
     argv = [binary, "enable"]
     if isinstance(args, list):
         return argv + [name] + [str(a) for a in args]
@@ -180,6 +181,7 @@ class FilterModule(object):
             "microk8s_enable_argv": microk8s_enable_argv,
             "resolv_nameservers": resolv_nameservers,
             "microk8s_nodes": microk8s_nodes,
+            "microk8s_node_name": microk8s_node_name,
             "coredns_forwarders": coredns_forwarders,
             "coredns_set_forwarders": coredns_set_forwarders,
         }

@@ -20,6 +20,7 @@ import copy
 import re
 
 from ansible_collections.kaapana.platform.plugins.plugin_utils import platform, storage_provider
+from ansible_collections.kaapana.platform.plugins.plugin_utils.node_name import microk8s_node_name
 
 # The variables platform_plan reads (the action passes these from the play), with the value used when one is not
 # defined at all. The platform role's defaults define all but the network ranges, which belong to no_proxy's.
@@ -152,7 +153,7 @@ def main_node(variables, main_host):
         "host_ip": _blank(v["kaapana_host_ip"]) or node_value(
             "ip", "kaapana_node_ip", fact_address),
         "main_node_name": _blank(v["kaapana_main_node_name"]) or node_value(
-            "name", "kaapana_node_name", lambda: _text(facts.get("hostname", "")).lower()),
+            "name", "kaapana_node_name", lambda: microk8s_node_name(facts)),
         "memory_total_mb": memory_total_mb,
         "home_dir": _blank(v["kaapana_home_dir"]) or facts.get("user_dir", ""),
         "gpu_support": (_truthy(host.get("kaapana_gpu_support_enabled", False)) if _text(gpu).lower() == "auto"

@@ -16,12 +16,19 @@ import time
 import pytest
 
 from tests.integration.nodes import (changed_tasks, data_digest, helm_releases, lab_platform_vars, node_containers, node_exec,
-                                     recap, run_playbook, shaped_lab, write_inventory)
+                                     node_name, recap, run_playbook, shaped_lab, write_inventory)
 from lab import nodes as lab_nodes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 NODES = ["site-main", "site-worker-1", "site-worker-2"]
+# FQDN-named servers, as in many hospitals: the host names are NAME.lab.internal, so MicroK8s names the Nodes by the
+# FQDN while Ansible's `hostname` fact is the short name.
+NODE_DOMAIN = "lab.internal"
+NODE_NAMES = [node_name(n, NODE_DOMAIN) for n in NODES]
+# A slow first start: snapd seeds for a while after its first start, and MicroK8s' cluster agent enables dns well after
+# `status --wait-ready` returns (both refuse or race what a role does too early).
+NODE_TIMING = {"LAB_SNAPD_SEED_SECONDS": "10", "LAB_MICROK8S_ADDON_DELAY": "30"}
 PLATFORM_NAMESPACES = ["admin", "services", "extensions", "project-admin"]
 DOMAIN = "kaapana.site.lab.internal"
 
@@ -36,7 +43,9 @@ def _group_vars(lab):
         lab, kaapana_platform_version=SHAPE["version"], kaapana_helm_snap_channel="%d/stable" % SHAPE["helm_major"],
         kaapana_domain=DOMAIN, kaapana_keycloak_admin_password="Site-Keycloak-1!",
         kaapana_credentials_minio_password="Site-Minio-2!", kaapana_grafana_password="Site-Grafana-3!",
-        kaapana_platform_wait_settle=5, kaapana_platform_wait_progress_interval=3)
+        kaapana_platform_wait_settle=5, kaapana_platform_wait_progress_interval=3,
+        # an IPv6 upstream with a port: MicroK8s' `enable dns:ARGS` cannot take it, CoreDNS' forward line can
+        kaapana_microk8s_dns_servers=[lab.cfg.gateway, "[2001:db8::53]:53"])
 
 
 def _secrets(lab):
@@ -171,7 +180,7 @@ lab = shaped_lab(SHAPE)
 @pytest.fixture(scope="module")
 def site(lab, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("site")
-    with node_containers(lab, NODES) as names:
+    with node_containers(lab, NODES, domain=NODE_DOMAIN, timing=NODE_TIMING) as names:
         inv = write_inventory(tmp / "hosts.yml", names[:1], names[1:], group_vars=_group_vars(lab))
         _install_foreign_release(lab, tmp)
         try:
@@ -209,8 +218,9 @@ def test_site_deploys_every_pod_ready(lab, site):
             assert done, "%s/%s is not ready" % (ns, pod["metadata"]["name"])
     nodes = json.loads(lab.kubectl_run("get", "nodes", "-o", "json").stdout)["items"]
     names = {n["metadata"]["name"]: n for n in nodes}
-    assert set(NODES) <= set(names)
-    assert names["site-main"]["metadata"]["labels"].get("kaapana.io/node") == "storage"
+    assert set(NODE_NAMES) <= set(names), sorted(names)
+    assert {n: names[n]["metadata"]["labels"].get("kaapana.io/node") for n in NODE_NAMES} == {
+        NODE_NAMES[0]: "storage", NODE_NAMES[1]: None, NODE_NAMES[2]: None}
 
 
 def _helm_releases(lab):
@@ -234,7 +244,7 @@ def test_helm_major_and_kaapana_releases(lab, site):
     got = json.loads(subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "-n", "kaapana-system", "get", "values",
                                      "kaapana-storageclass", "-o", "json"], capture_output=True, text=True,
                                     check=True).stdout)
-    assert got == {"global": {"main_node_name": NODES[0], "replica_count": "1", "fast_data_dir": "/home/kaapana",
+    assert got == {"global": {"main_node_name": NODE_NAMES[0], "replica_count": "1", "fast_data_dir": "/home/kaapana",
                               "slow_data_dir": "/home/kaapana"}}, got
 
 
@@ -246,7 +256,7 @@ def test_every_pod_with_a_kaapana_volume_runs_on_the_main_node(lab, site):
             if any(v.get("persistentVolumeClaim") for v in pod["spec"].get("volumes", [])):
                 placed.append((ns, pod["metadata"]["name"], pod["spec"].get("nodeName")))
     assert placed, "no pod mounts a PVC"
-    assert {place[2] for place in placed} == {NODES[0]}, placed
+    assert {place[2] for place in placed} == {NODE_NAMES[0]}, placed
 
 
 def test_nodes_pass_the_node_scenarios_checks(lab, site):
@@ -267,6 +277,49 @@ def test_second_run_changes_nothing(lab, site):
     assert all(c["changed"] == 0 for c in counts.values()), (counts, changed_tasks(res.stdout))
 
 
+def test_changed_args_restart_microk8s_on_the_workers_too(lab, site):
+    # A kubelet flag changed on a running cluster: each node's services must restart to read it, and a joined worker
+    # ignores `microk8s stop/start` (it only prints "use 'snap stop microk8s'"). The microk8s stand-in keeps a copy of
+    # the args files as its services last started with them.
+    res = run_playbook(lab, "playbooks/prepare_nodes.yml", site["inventory"],
+                       extra_vars={"kaapana_microk8s_args_extra": {"kubelet": {"--event-qps": "7"}}})
+    assert res.returncode == 0, res.stdout[-4000:]
+    running = {node: node_exec(lab, node, "cat", "/var/snap/microk8s/current/var/kaapana-lab-running-args/kubelet")
+               .stdout.splitlines() for node in NODES}
+    assert {node: "--event-qps=7" in lines for node, lines in running.items()} == {node: True for node in NODES}
+
+
+def test_another_microk8s_channel_is_refused_before_any_change(lab, site):
+    # An installed MicroK8s is never refreshed implicitly (it would restart Kubernetes under the platform).
+    res = run_playbook(lab, "site.yml", site["inventory"], extra_vars={"kaapana_microk8s_channel": "1.34/stable"})
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert ("MicroK8s on site-main tracks 1.33/stable, but kaapana_microk8s_channel is 1.34/stable" in out
+            and "kaapana_microk8s_refresh: true" in out), out[-3000:]
+    assert all(c["changed"] == 0 for c in recap(res.stdout).values()), changed_tasks(res.stdout)
+    listed = node_exec(lab, NODES[1], "snap", "list", "microk8s").stdout.splitlines()[1].split()
+    assert listed[3] == "1.33/stable", listed
+
+
+def test_a_node_name_matching_no_node_fails_naming_the_host_and_the_name(lab, site):
+    # The main node set to its short name (the `hostname` fact, the default before): MicroK8s named its Node by the
+    # FQDN, so the cluster role must fail at once naming the host, the name it looked for and the Nodes there are,
+    # not wait out the Ready timeout and warn past the storage label.
+    inv = write_inventory(site["tmp"] / "short-name.yml", NODES[:1], NODES[1:], group_vars=_group_vars(lab),
+                          host_vars={NODES[0]: {"kaapana_node_name": NODES[0]}})
+    playbook = site["tmp"] / "cluster.yml"
+    playbook.write_text("- name: Join the cluster\n  hosts: kaapana_main:kaapana_workers\n"
+                        "  roles: [kaapana.platform.cluster]\n")
+    res = run_playbook(lab, str(playbook), inv, extra_vars={"kaapana_nodes_register_timeout": 5})
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert "No Kubernetes Node has the name expected for site-main (kaapana_node_name 'site-main') after 5 s" in out, \
+        out[-3000:]
+    listed = out.split("The cluster's Nodes: ", 1)[-1].split(". MicroK8s names", 1)[0].split(", ")
+    assert set(NODE_NAMES) <= set(listed), out[-3000:]
+    assert all(c["changed"] == 0 for c in recap(res.stdout).values()), changed_tasks(res.stdout)
+
+
 def test_recorded_chart_values_follow_kaapanas_set_line(lab, site):
     v = _recorded_values(lab)["global"]
     gv = _group_vars(lab)
@@ -284,7 +337,7 @@ def test_recorded_chart_values_follow_kaapanas_set_line(lab, site):
         "include_reverse_proxy": False, "pull_policy_images": "Always", "pull_policy_jobs": "Always",
         "pull_policy_pods": "Always", "kaapana_init_password": _sha("kaapana"),
         "storage_class_slow": "kaapana-hostpath-slow-data-dir", "storage_class_fast": "kaapana-hostpath-fast-data-dir",
-        "storage_class_workflow": "kaapana-hostpath-fast-data-dir", "main_node_name": "site-main",
+        "storage_class_workflow": "kaapana-hostpath-fast-data-dir", "main_node_name": NODE_NAMES[0],
         "storage_node": "storage", "volume_slow_data": "100Gi",
         "smtp_host": "", "smtp_port": "0", "email_address_sender": "",
     }

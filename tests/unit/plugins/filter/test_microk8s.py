@@ -90,16 +90,16 @@ def test_addon_status_rejects_garbage():
         f.microk8s_addon_status("addons: [unclosed")
 
 
-@pytest.mark.parametrize("addon,servers,argv", [
-    ({"name": "dns"}, ["10.0.0.2", "10.0.0.3"], ["microk8s", "enable", "dns:10.0.0.2,10.0.0.3"]),
-    ({"name": "dns", "args": "1.1.1.1"}, ["10.0.0.2"], ["microk8s", "enable", "dns:1.1.1.1"]),
-    ({"name": "dns"}, [], ["microk8s", "enable", "dns"]),
-    ({"name": "rbac"}, ["x"], ["microk8s", "enable", "rbac"]),
-    ({"name": "nvidia", "args": ["--gpu-operator-driver", "host"]}, None,
+@pytest.mark.parametrize("addon,argv", [
+    # dns never gets the servers (MicroK8s splits dns:ARGS on every ':'); the role writes them to CoreDNS
+    ({"name": "dns"}, ["microk8s", "enable", "dns"]),
+    ({"name": "dns", "args": "1.1.1.1"}, ["microk8s", "enable", "dns:1.1.1.1"]),
+    ({"name": "rbac"}, ["microk8s", "enable", "rbac"]),
+    ({"name": "nvidia", "args": ["--gpu-operator-driver", "host"]},
      ["microk8s", "enable", "nvidia", "--gpu-operator-driver", "host"]),
 ])
-def test_enable_argv(addon, servers, argv):
-    assert f.microk8s_enable_argv(addon, servers) == argv
+def test_enable_argv(addon, argv):
+    assert f.microk8s_enable_argv(addon) == argv
 
 
 def test_enable_argv_with_binary_path():
@@ -176,4 +176,16 @@ def test_filter_module_exports_every_filter():
     assert set(f.FilterModule().filters()) == {
         "coredns_forwarders", "coredns_set_forwarders", "main_host", "ip_address_check", "microk8s_channel_valid",
         "microk8s_args_items", "microk8s_addon_status", "microk8s_addons_to_enable", "microk8s_enable_argv",
-        "resolv_nameservers", "microk8s_nodes"}
+        "resolv_nameservers", "microk8s_nodes", "microk8s_node_name"}
+
+
+@pytest.mark.parametrize("facts, name", [
+    # MicroK8s: socket.gethostname().lower(); the hostname fact is only the first label of an FQDN.
+    ({"nodename": "Lab-Main.Lab.Internal", "hostname": "Lab-Main"}, "lab-main.lab.internal"),
+    ({"nodename": "kaapana01", "hostname": "kaapana01"}, "kaapana01"),
+    ({"hostname": "Short"}, "short"),
+    ({}, ""),
+    (None, ""),
+])
+def test_microk8s_node_name_is_the_whole_host_name_in_lower_case(facts, name):
+    assert f.FilterModule().filters()["microk8s_node_name"](facts) == name

@@ -87,3 +87,13 @@ def test_longhorn_without_a_slow_volume_leaves_it_empty_and_hostpath_takes_10gi(
         plan = platform_plan.platform_plan(dict(DEFAULTS, kaapana_storage_provider=provider,
                                                 kaapana_volume_slow_data=None), {})
         assert plan["volume_slow_data"] == expected
+
+
+def test_the_main_node_name_of_an_fqdn_host_is_the_whole_fqdn():
+    # As MicroK8s names the Node (the storage release's global.main_node_name must match it), not the hostname fact.
+    facts = {"hostname": "kaapana01", "nodename": "Kaapana01.Hospital.Example", "memtotal_mb": 1000}
+    plan = platform_plan.platform_plan(dict(DEFAULTS, kaapana_domain="k.example.org"), {"ansible_facts": facts})
+    assert plan["main_node_name"] == "kaapana01.hospital.example"
+    plan = platform_plan.platform_plan(dict(DEFAULTS, kaapana_domain="k.example.org"),
+                                       {"ansible_facts": facts, "kaapana_node_name": "other"})
+    assert plan["main_node_name"] == "other"
