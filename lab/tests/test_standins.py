@@ -818,12 +818,19 @@ def test_enable_nvidia_installs_gpu_operator_chart(primary, api):
     assert values["driver"]["enabled"] == "false" and values["operator"]["defaultRuntime"] == "containerd"
 
 
-def test_enable_nvidia_without_chart_creates_validator(primary, api):
-    proc = primary.microk8s("enable", "gpu", "--gpu-operator-driver=host")
+def test_enable_nvidia_ignores_a_failed_helm_install_as_the_real_addon_does(primary, api):
+    """No chart of the requested version in the stand-in repository: helm's error, exit 0, nothing installed."""
+    charts = primary.root / "etc" / "kaapana-lab" / "charts"
+    charts.mkdir()
+    (charts / "gpu-operator-v25.10.0.tgz").write_bytes(b"chart")
+    proc = primary.microk8s("enable", "gpu", "--gpu-operator-driver=host", "--gpu-operator-version", "v25.3.0")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    validator = api.get("Deployment", "nvidia-operator-validator", "gpu-operator-resources")
-    assert validator["spec"]["template"]["metadata"]["labels"]["app"] == "nvidia-operator-validator"
-    assert "core/nvidia: enabled" in primary.microk8s("status", "--format", "short").stdout
+    assert "no chart version found for gpu-operator-v25.3.0" in proc.stderr
+    assert proc.stdout.endswith("Deployed NVIDIA GPU operator\n")
+    calls = api.helm_log.read_text().splitlines() if api.helm_log.exists() else []
+    assert not [line for line in calls if " install " in line], calls
+    assert api.get("Deployment", "nvidia-operator-validator", "gpu-operator-resources") is None
+    assert "core/nvidia: disabled" in primary.microk8s("status", "--format", "short").stdout
 
 
 def test_gpu_nodes_are_labelled(node_factory, api):

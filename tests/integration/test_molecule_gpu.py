@@ -5,7 +5,9 @@
 
 * the Molecule scenario ``gpu`` against the lab (a GPU node stand-in with two A100s next to a node
   without GPU: detection facts, GPU support on, the MicroK8s nvidia addon with Kaapana's
-  gpu-operator arguments, validator pods Ready in the lab API, idempotence, check mode);
+  gpu-operator arguments, validator pods Ready in the lab API, idempotence, check mode; before that,
+  a gpu-operator version the stand-in repository lacks fails the role on the main node although
+  `microk8s enable nvidia` exits 0, as the real addon does);
 * bad input is rejected before anything runs: the role goes through ansible-playbook against
   localhost (no lab needed) and must fail with the variable and the accepted values named, before
   its first nvidia-smi or microk8s command.
