@@ -12,6 +12,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.kaapana.platform.plugins.plugin_utils.host_checks import domain_findings, host_findings
 from ansible_collections.kaapana.platform.plugins.plugin_utils.node_name import microk8s_node_name
 
 try:
@@ -182,6 +183,8 @@ class FilterModule(object):
             "resolv_nameservers": resolv_nameservers,
             "microk8s_nodes": microk8s_nodes,
             "microk8s_node_name": microk8s_node_name,
+            "preflight_host_findings": host_findings,
+            "preflight_domain_findings": domain_findings,
             "coredns_forwarders": coredns_forwarders,
             "coredns_set_forwarders": coredns_set_forwarders,
         }

@@ -80,6 +80,21 @@ def connection_vars(name):
     return dict(lab_nodes.ssh_host_vars(CONFIG, env, name), ansible_python_interpreter="/usr/bin/python3")
 
 
+# The lab's node containers are far smaller than a Kaapana server and share the host's kernel: the preflight's host
+# checks run with thresholds they meet (the checks themselves: tests/unit/plugins/plugin_utils/test_host_checks.py;
+# the same values are in molecule/base.yml and inventories/lab).
+LAB_HOST_CHECKS = {
+    "kaapana_preflight_snap_min_free_gib": 5,
+    "kaapana_preflight_data_min_free_gib": 5,
+    "kaapana_preflight_memory_fail_gib": 4,
+    "kaapana_preflight_cores_fail": 1,
+    # kaapana_sysctl_apply is false here: the check would judge the host's kernel, which the lab does not own.
+    "kaapana_preflight_inotify_min": 0,
+    # The tests' platform domains are in no DNS the nodes use.
+    "kaapana_preflight_domain_resolves": False,
+}
+
+
 def write_inventory(path, main, workers, group_vars=None, host_vars=None):
     """A YAML inventory of lab node containers (reached as connection_vars says)."""
     host_vars = host_vars or {}
@@ -91,7 +106,7 @@ def write_inventory(path, main, workers, group_vars=None, host_vars=None):
                 reach[n] = connection_vars(n)
         return {n: dict(reach[n], **host_vars.get(n, {})) for n in names}
 
-    inv = {"all": {"vars": dict({"kaapana_sysctl_apply": False}, **(group_vars or {})),
+    inv = {"all": {"vars": dict(dict(LAB_HOST_CHECKS, kaapana_sysctl_apply=False), **(group_vars or {})),
                    "children": {"kaapana_main": {"hosts": hosts(main)},
                                 "kaapana_workers": {"hosts": hosts(workers)}}}}
     with open(path, "w") as handle:
@@ -172,7 +187,7 @@ def run_role_locally(tmp_path, role, role_vars, tasks_from=None, main_hosts=("lo
     group, extra_vars to -e."""
 
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    inventory = {"all": {"hosts": {"localhost": local}, "vars": dict(inventory_vars or {}),
+    inventory = {"all": {"hosts": {"localhost": local}, "vars": dict(LAB_HOST_CHECKS, **(inventory_vars or {})),
                          "children": {"kaapana_main": {"hosts": dict((h, local) for h in main_hosts)}}}}
     include = {"name": "kaapana.platform." + role}
     if tasks_from:
@@ -201,7 +216,7 @@ def run_role_on_node(lab, tmp_path, node, role, role_vars, main_aliases=(), extr
 
     host = connection_vars(node)
     main_hosts = dict({node: host}, **{alias: host for alias in main_aliases})
-    inventory = {"all": {"children": {"kaapana_main": {"hosts": main_hosts}}}}
+    inventory = {"all": {"vars": dict(LAB_HOST_CHECKS), "children": {"kaapana_main": {"hosts": main_hosts}}}}
     play = [{"name": "%s on %s" % (role, node), "hosts": node, "gather_facts": True, "vars": role_vars,
              "tasks": [{"name": "Run the %s role" % role, "ansible.builtin.include_role": {"name": "kaapana.platform." + role}}]}]
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))

@@ -210,6 +210,17 @@ CASES = [
     case("http-proxy-newline", {"kaapana_http_proxy": "http://proxy.example.org:3128\n"},
          ["kaapana_http_proxy", "no white space or trailing newline"]),
     case("instance-uid-newline", {"kaapana_instance_uid": "site\n"}, ["kaapana_instance_uid", "short DNS label"]),
+    # --- the hosts against Kaapana's needs (each check's logic: tests/unit/plugins/plugin_utils/test_host_checks.py)
+    case("preflight-snap-space", {"kaapana_preflight_snap_min_free_gib": 100000},
+         ["kaapana_preflight_snap_min_free_gib", "/var/snap on badin-a", "at least 100000.0 GiB"]),
+    case("preflight-cores", {"kaapana_preflight_cores_fail": 4096},
+         ["kaapana_preflight_cores_fail", "badin-a has", "far below Kaapana's minimum of 8"]),
+    case("preflight-inotify-from-kaapana-sysctl",
+         {"kaapana_preflight_inotify_min": 10000, "kaapana_sysctl_apply": True,
+          "kaapana_sysctl": {"fs.inotify.max_user_instances": 8192, "fs.inotify.max_user_watches": 524288}},
+         ["kaapana_preflight_inotify_min", "fs.inotify.max_user_instances on badin-a is 8192 (kaapana_sysctl)"]),
+    case("preflight-domain-resolves", {"kaapana_preflight_domain_resolves": True},
+         ["kaapana_domain kaapana.badin.lab.internal does not resolve on badin-a", "kaapana_preflight_domain_resolves"]),
     # --- the domain
     case("domain-ip", {"kaapana_domain": "10.89.0.10"},
          ["kaapana_domain", "'10.89.0.10' is an IP address", "such as kaapana.example.org"]),
