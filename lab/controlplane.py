@@ -16,6 +16,19 @@ COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-schedul
 FAULT_ANNOTATION = 'metadata.annotations["kwok.test/fault"]'
 
 
+def _delayed(stage, name):
+    """A copy of an upstream stage for objects annotated kwok.test/ready-after: "<seconds>", which happens that long
+    after the object was created (a real kubelet's node turns Ready only once its CNI runs)."""
+    delayed = copy.deepcopy(stage)
+    delayed["metadata"]["name"] = name
+    delayed["spec"]["selector"]["matchExpressions"].append(
+        {"key": '.metadata.annotations["kwok.test/ready-after"]', "operator": "Exists"})
+    delayed["spec"]["weight"] = 10000
+    delayed["spec"]["delay"] = {"durationMilliseconds": 1000,
+                                "durationFrom": {"expressionFrom": '.metadata.annotations["kwok.test/ready-after"] + "s"'}}
+    return delayed
+
+
 def kwok_config(stage_dir):
     """KWOK's upstream fast stages plus the lab's fault and delay stages, as one YAML stream."""
     def load(rel):
@@ -35,6 +48,8 @@ def kwok_config(stage_dir):
         stage["spec"]["selector"].setdefault("matchExpressions", []).append(
             {"key": '.metadata.labels["kaapana.lab/standin-state"]', "operator": "DoesNotExist"})
         docs.append(stage)
+        if rel.endswith("node-initialize.yaml"):
+            docs.append(_delayed(stage, "lab-node-initialize-after"))
     for rel in ("pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml"):
         docs.append(load(rel))
     ready = load("pod/fast/pod-ready.yaml")

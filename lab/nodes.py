@@ -261,6 +261,9 @@ def node_run_args(cfg, name, primary=False, gpus=None, extra_env=None, domain=No
         # MicroK8s' cluster agent enabling the launch configuration's addons (dns) after the start (the microk8s
         # stand-in reads it; LAB_MICROK8S_ADDON_DELAY, default 5 s)
         "KAAPANA_LAB_MICROK8S_ADDON_DELAY": os.environ.get("LAB_MICROK8S_ADDON_DELAY", "5"),
+        # a new Node turns Ready this long after it registered, as a real one does once Calico runs on it (the
+        # microk8s stand-in annotates the Node, KWOK's lab-node-initialize-after stage waits; LAB_NODE_READY_DELAY)
+        "KAAPANA_LAB_NODE_READY_DELAY": os.environ.get("LAB_NODE_READY_DELAY", "5"),
         "KAAPANA_LAB_GPU_COUNT": str(gpus.get("count", 0)),
         "KAAPANA_LAB_GPU_NAME": gpus.get("name", "NVIDIA A100-SXM4-80GB"),
         "KAAPANA_LAB_GPU_MEMORY_MIB": str(gpus.get("memory_mib", 81920)),

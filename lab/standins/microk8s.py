@@ -933,6 +933,11 @@ def register_node(name, ip, worker, cid):
     annotations = {"node.alpha.kubernetes.io/ttl": "0",
                    "volumes.kubernetes.io/controller-managed-attach-detach": "true",
                    "kaapana.lab/gpu-count": str(gpus["count"])}
+    # A new Node turns Ready KAAPANA_LAB_NODE_READY_DELAY seconds after it registered (KWOK's stage
+    # lab-node-initialize-after), as a real node does once Calico runs on it.
+    ready_delay = node_env("KAAPANA_LAB_NODE_READY_DELAY", "0") or "0"
+    if float(ready_delay) > 0:
+        annotations["kwok.test/ready-after"] = ready_delay
     if gpus["count"]:
         annotations["kaapana.lab/gpu-product"] = gpus["name"]
         annotations["kaapana.lab/gpu-memory-mib"] = str(gpus["memory"])

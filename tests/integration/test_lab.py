@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -111,6 +112,28 @@ def test_ready_after_delays_readiness(lab):
         assert (datetime.strptime(ready, fmt) - datetime.strptime(created, fmt)).total_seconds() >= 3
     finally:
         lab.kubectl_run("delete", "namespace", ns, "--wait=false")
+
+
+def test_a_node_annotated_ready_after_turns_ready_that_late(lab):
+    """The microk8s stand-in annotates the Nodes it registers (KAAPANA_LAB_NODE_READY_DELAY): KWOK's
+    lab-node-initialize-after stage makes them Ready only that long after they were created."""
+    name = "lab-slow-node-%d" % (uuid.uuid4().int % 100000)
+    node = {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "annotations": {"kwok.test/ready-after": "6"}}}
+    try:
+        lab.kubectl_run("create", "-f", "-", input_text=json.dumps(node))
+        time.sleep(2)
+        early = json.loads(lab.kubectl_run("get", "node", name, "-o", "json").stdout)
+        assert not [c for c in early["status"].get("conditions", []) if c["type"] == "Ready" and c["status"] == "True"]
+        lab.kubectl_run("wait", "--for=condition=Ready", "node/" + name, "--timeout=60s")
+        ready = json.loads(lab.kubectl_run("get", "node", name, "-o", "json").stdout)
+        heartbeat = [c["lastHeartbeatTime"] for c in ready["status"]["conditions"] if c["type"] == "Ready"][0]
+        from datetime import datetime
+        fmt = "%Y-%m-%dT%H:%M:%SZ"
+        waited = (datetime.strptime(heartbeat, fmt) - datetime.strptime(ready["metadata"]["creationTimestamp"], fmt))
+        assert waited.total_seconds() >= 5, waited
+    finally:
+        lab.kubectl_run("delete", "node", name, "--wait=false", check=False)
 
 
 def _helm(lab, *args, registry_config, **kw):

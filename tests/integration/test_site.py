@@ -26,9 +26,10 @@ NODES = ["site-main", "site-worker-1", "site-worker-2"]
 # FQDN while Ansible's `hostname` fact is the short name.
 NODE_DOMAIN = "lab.internal"
 NODE_NAMES = [node_name(n, NODE_DOMAIN) for n in NODES]
-# A slow first start: snapd seeds for a while after its first start, and MicroK8s' cluster agent enables dns well after
-# `status --wait-ready` returns (both refuse or race what a role does too early).
-NODE_TIMING = {"LAB_SNAPD_SEED_SECONDS": "10", "LAB_MICROK8S_ADDON_DELAY": "30"}
+# A slow first start: snapd seeds for a while after its first start, MicroK8s' cluster agent enables dns well after
+# `status --wait-ready` returns, and each Node turns Ready a while after it registered (all refuse or race what a
+# role does too early).
+NODE_TIMING = {"LAB_SNAPD_SEED_SECONDS": "10", "LAB_MICROK8S_ADDON_DELAY": "30", "LAB_NODE_READY_DELAY": "20"}
 PLATFORM_NAMESPACES = ["admin", "services", "extensions", "project-admin"]
 DOMAIN = "kaapana.site.lab.internal"
 
