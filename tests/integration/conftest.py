@@ -60,6 +60,9 @@ class Lab:
             "PATH": os.path.dirname(self.helm) + os.pathsep + os.path.dirname(sys.executable) + os.pathsep
             + env.get("PATH", ""),
             "CONTAINERS_CONF": self.cfg.path("containers.conf"),
+            # No task of a lab run waits this long (the longest waits are 420 s): a task that does is hung, and
+            # fails naming itself instead of running into the test's own timeout.
+            "ANSIBLE_TASK_TIMEOUT": "900",
         })
         return env
 

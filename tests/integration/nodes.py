@@ -24,7 +24,8 @@ def _lab_cli(*args, env=None):
 def node_containers(lab, names, primary=None, gpus=None, domain=None, timing=None):
     """Start lab node containers (the first name is the primary unless `primary` says otherwise); with `domain`,
     each container's host name is the FQDN NAME.DOMAIN, so its Node is named so (node_name says which). `timing`:
-    the stand-ins' delays for these nodes ({"LAB_SNAPD_SEED_SECONDS": "5", "LAB_MICROK8S_ADDON_DELAY": "5"}, what
+    the stand-ins' delays for these nodes ({"LAB_SNAPD_SEED_SECONDS": "5", "LAB_MICROK8S_ADDON_DELAY": "5",
+    "LAB_NODE_READY_DELAY": "5"}, what
     lab/nodes.py's node_run_args reads), else the lab's defaults."""
     primary = names[0] if primary is None else primary
     gpus = gpus or {}
@@ -136,7 +137,7 @@ def helm_releases(lab, *selectors, check=True):
     return json.loads(out or "[]")
 
 
-def run_playbook(lab, playbook, inventory, extra_vars=None, extra_args=(), timeout=1800):
+def run_playbook(lab, playbook, inventory, extra_vars=None, extra_args=(), timeout=1200):
     argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
             os.path.join(ROOT, playbook)] + list(extra_args)
     if extra_vars:
@@ -263,6 +264,9 @@ def lab_platform_vars(lab, **settings):
         "kaapana_plain_http": True,
         "kaapana_proxy_reboot": False,
         "kaapana_microk8s_dns_servers": [lab.cfg.gateway],
+        # The lab's platform is ready in a minute or two: a platform that is not ready after 7 minutes fails with the
+        # health gate's report instead of waiting the default half hour (and eating the CI's time).
+        "kaapana_platform_wait_timeout": 420,
     }
     base.update(settings)
     return base

@@ -101,13 +101,14 @@ def _runner(lab, tmp, playbook, inventory, extravars):
         os.symlink(lab.root, str(pdd / "project"))
     (pdd / "inventory" / "hosts.yml").write_text(open(inventory).read())
     (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
-    env_keys = ("KUBECONFIG", "K8S_AUTH_KUBECONFIG", "ANSIBLE_COLLECTIONS_PATH", "CONTAINERS_CONF", "PATH")
+    env_keys = ("KUBECONFIG", "K8S_AUTH_KUBECONFIG", "ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_TASK_TIMEOUT", "CONTAINERS_CONF",
+                "PATH")
     envvars = {k: v for k, v in lab.env().items() if k in env_keys}
     envvars.update({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
     (pdd / "env" / "envvars").write_text(yaml.safe_dump(envvars))
     os.chmod(str(pdd / "env" / "extravars"), 0o600)
     proc = subprocess.run([os.path.join(BIN, "ansible-runner"), "run", str(pdd), "-p", playbook, "--ident", "site"],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1800, check=False,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1200, check=False,
                           env=dict(os.environ, PATH=envvars["PATH"]))
     events = []
     for path in glob.glob(str(pdd / "artifacts" / "site" / "job_events" / "*.json")):
