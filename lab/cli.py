@@ -285,7 +285,7 @@ def main(argv):
         state = load_state(cfg)
         cid = state["containers"].pop(args.name, None)
         if cid:
-            nodes.remove_containers(nodes.podman_env(cfg), [cid])
+            nodes.remove_node(cfg, nodes.podman_env(cfg), cid)
         save_state(cfg, state)
         return 0
     if args.cmd == "restart-apiserver":

@@ -307,3 +307,26 @@ def container_ip(env, name, network):
 def remove_containers(env, ids):
     for cid in ids:
         podman("rm", "-f", "-t", "5", cid, check=False, env=env)
+
+
+# What the microk8s stand-in creates in the shared lab API for the cluster a primary node formed (its teardown_cluster
+# deletes the same on a reinstall), labelled kaapana.lab/standin-cluster=<the primary's Node name>.
+CLUSTER_KINDS = ("deployments.apps,daemonsets.apps,services,configmaps,secrets,serviceaccounts,"
+                 "clusterroles.rbac.authorization.k8s.io,clusterrolebindings.rbac.authorization.k8s.io,"
+                 "storageclasses.storage.k8s.io")
+
+
+def remove_node(cfg, env, container_id):
+    """Remove a node container and what the simulated cluster it formed left in the lab API: a real cluster goes
+    with its servers, and a later cluster's fresh MicroK8s must not find the old one's CoreDNS (its role would take
+    that for the dns addon of its own start)."""
+    res = podman("inspect", "--format", "{{.Config.Hostname}}", container_id, check=False, env=env)
+    hostname = res.stdout.strip().lower() if res.returncode == 0 else ""
+    remove_containers(env, [container_id])
+    if not hostname or not os.path.exists(cfg.kubeconfig):
+        return
+    selector = "kaapana.lab/standin-cluster=%s" % hostname
+    for kinds in (CLUSTER_KINDS, "namespaces"):
+        subprocess.run([cfg.bin("kubectl"), "--kubeconfig", cfg.kubeconfig, "delete", kinds, "-A", "-l", selector,
+                        "--ignore-not-found", "--wait=false"], capture_output=True, text=True, timeout=120,
+                       check=False)

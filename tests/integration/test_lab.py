@@ -210,6 +210,11 @@ def two_nodes(lab):
     for name in names:
         subprocess.run([sys.executable, "-m", "lab", "node-rm", name], cwd=ROOT, capture_output=True, check=False)
         lab.kubectl_run("delete", "node", name, "--ignore-not-found")
+    # `lab node-rm` of the primary takes its cluster's objects with it (the dns addon's CoreDNS above all): a later
+    # cluster's fresh MicroK8s must not find them (its microk8s role would take them for its own dns addon).
+    left = lab.kubectl_run("get", "deployments,configmaps,services", "-A", "-l",
+                           "kaapana.lab/standin-cluster=" + names[0], "-o", "name").stdout.split()
+    assert not left, left
 
 
 def test_node_containers_reach_the_api_and_join(lab, two_nodes):
