@@ -28,16 +28,42 @@ def mount_of(path, mounts):
     return best
 
 
+def df_space(df_lines):
+    """{file: {"mount", "size_available"}} from `df -B1 --output=file,target,avail PATH...` (its header skipped).
+    df names every argument that exists; Ansible's mount facts leave out file systems whose device is no path (the
+    overlay root of a container, a ZFS root such as rpool/ROOT/ubuntu), so df is asked as well."""
+    found = {}
+    for line in df_lines or []:
+        fields = str(line).split()
+        if len(fields) < 3 or fields[0] == "File" or not fields[-1].isdigit():
+            continue
+        found[posixpath.normpath(fields[0])] = {"mount": fields[-2], "size_available": int(fields[-1])}
+    return found
+
+
+def space_of(path, mounts, df=None):
+    """The file system holding path: df's answer for the nearest ancestor it names, else ansible_facts.mounts'."""
+    path = posixpath.normpath("/" + str(path or "").lstrip("/"))
+    current = path
+    while df:
+        if current in df:
+            return df[current]
+        if current == "/":
+            break
+        current = posixpath.dirname(current)
+    return mount_of(path, mounts)
+
+
 def _gib(size_bytes):
     return "%.1f GiB" % (float(size_bytes) / GIB)
 
 
-def _space_findings(host, what, paths, min_gib, variable, why, mounts):
+def _space_findings(host, what, paths, min_gib, variable, why, mounts, df):
     """One error per filesystem among paths that has less than min_gib free per path it holds."""
     errors = []
     by_mount = {}
     for path, names in paths:
-        mount = mount_of(path, mounts)
+        mount = space_of(path, mounts, df)
         if mount is None:
             continue
         entry = by_mount.setdefault(mount["mount"], {"mount": mount, "paths": []})
@@ -62,7 +88,8 @@ def host_findings(facts, checks):
     """{"errors": [...], "warnings": [...]} for one host.
 
     facts: the host's ansible_facts (mounts, memtotal_mb, processor_vcpus or processor_cores, nodename).
-    checks: host (inventory name), main (bool: the main node, which runs the platform and holds the data),
+    checks: host (inventory name), main (bool: the main node, which runs the platform and holds the data), df (the
+    lines of `df -B1 --output=file,target,avail` over the paths and their ancestors; preferred over facts.mounts),
     snap_min_free_gib, data_dirs ([[path, variable names]]), data_min_free_gib, memory_min_gib, memory_fail_gib,
     cores_min, cores_fail, hostname_lowercase (bool), inotify ({key: [effective value, where it comes from]}),
     inotify_min.
@@ -71,12 +98,13 @@ def host_findings(facts, checks):
     host = checks.get("host") or facts.get("nodename") or "this host"
     errors, warnings = [], []
     mounts = facts.get("mounts") or []
+    df = df_space(checks.get("df"))
 
     snap_min = float(checks.get("snap_min_free_gib") or 0)
     if snap_min > 0:
         errors += _space_findings(host, "/var/snap", [("/var/snap", "")], snap_min, "kaapana_preflight_snap_min_free_gib",
                                   "MicroK8s keeps every container image under /var/snap: Kaapana (kaapanactl wants an"
-                                  " 80 GiB filesystem)", mounts)
+                                  " 80 GiB filesystem)", mounts, df)
 
     data_min = float(checks.get("data_min_free_gib") or 0)
     if data_min > 0 and checks.get("main"):
@@ -85,7 +113,7 @@ def host_findings(facts, checks):
             paths.setdefault(posixpath.normpath(str(path)), []).append(name)
         errors += _space_findings(host, "The data directories", [(p, ", ".join(n)) for p, n in sorted(paths.items())],
                                   data_min, "kaapana_preflight_data_min_free_gib",
-                                  "Kaapana (its stated minimum is 100 GB for each data directory)", mounts)
+                                  "Kaapana (its stated minimum is 100 GB for each data directory)", mounts, df)
 
     if checks.get("main"):
         memory_mb = facts.get("memtotal_mb")

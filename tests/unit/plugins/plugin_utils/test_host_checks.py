@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.kaapana.platform.plugins.plugin_utils.host_checks import domain_findings, host_findings, mount_of
+from ansible_collections.kaapana.platform.plugins.plugin_utils.host_checks import df_space, domain_findings, host_findings, mount_of, space_of
 
 GIB = 1024 ** 3
 
@@ -143,3 +143,26 @@ def test_the_domain_must_resolve_to_a_node(resolved, nodes, words):
     errors = domain_findings("kaapana.example.org", resolved, nodes, "main")
     assert bool(errors) == bool(words), errors
     assert all(word in " ".join(errors) for word in words), errors
+
+
+DF = ["File             Mounted on          Avail",
+      "/var             /            21474836480",
+      "/                /            21474836480",
+      "/home            /home       536870912000",
+      "/home/kaapana    /home       536870912000"]
+
+
+def test_df_answers_for_the_nearest_existing_ancestor_and_wins_over_the_facts():
+    df = df_space(DF)
+    assert space_of("/var/snap", MOUNTS, df) == {"mount": "/", "size_available": 20 * GIB}
+    assert space_of("/home/kaapana/fast", MOUNTS, df)["mount"] == "/home"
+    # without df: the mount facts
+    assert space_of("/var/snap", MOUNTS, {})["mount"] == "/var"
+
+
+def test_a_root_the_mount_facts_leave_out_is_checked_through_df():
+    """A container's overlay root (or a ZFS root) is not in ansible_facts.mounts: df still tells."""
+    result = host_findings({"mounts": [], "nodename": "main"},
+                           dict(DEFAULTS, df=DF, data_dirs=[["/home/kaapana", "kaapana_fast_data_dir"]], inotify={}))
+    assert len(result["errors"]) == 1 and result["errors"][0].startswith("/var/snap on main: 20.0 GiB free on the "
+                                                                         "filesystem mounted at /,")
