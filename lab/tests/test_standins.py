@@ -835,6 +835,10 @@ def test_enable_nvidia_ignores_a_failed_helm_install_as_the_real_addon_does(prim
 
 def test_gpu_nodes_are_labelled(node_factory, api):
     node = node_factory("gpu-main", "10.89.0.40", primary=True, gpus=2)
+    # the stand-in repository has the addon's default version (labels come with a real operator install only)
+    charts = node.root / "etc" / "kaapana-lab" / "charts"
+    charts.mkdir(parents=True, exist_ok=True)
+    (charts / "gpu-operator-v25.3.0.tgz").write_bytes(b"chart")
     assert node.snap("install", "microk8s", "--classic").returncode == 0
     assert node.microk8s("enable", "nvidia").returncode == 0
     labels = api.get("Node", "gpu-main")["metadata"]["labels"]
