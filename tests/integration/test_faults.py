@@ -150,7 +150,10 @@ def test_node_stopped_during_join_is_unreachable_and_a_rerun_converges(lab, faul
     nodes = json.loads(lab.kubectl_run("get", "nodes", "-o", "json").stdout)["items"]
     ready = {n["metadata"]["name"]: any(c["type"] == "Ready" and c["status"] == "True"
                                         for c in n["status"].get("conditions", [])) for n in nodes}
-    assert ready.get(NODES[0]) and ready.get(NODES[1]), ready
+    not_ready = {n["metadata"]["name"]: (n["metadata"].get("labels"), n["metadata"].get("annotations"),
+                                         n["status"].get("conditions")) for n in nodes
+                 if n["metadata"]["name"] in NODES and not ready[n["metadata"]["name"]]}
+    assert ready.get(NODES[0]) and ready.get(NODES[1]), (ready, not_ready, res.stdout[-3000:])
 
 
 @pytest.mark.reliability('faults', 'OCI registry down during the chart pull: retried 3 times, then a clear failure; no release created')
