@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from lab import controlplane, nodes, registry
+from lab import controlplane, nodes, proxy, registry
 from lab.config import CONFIG, ROOT
 from lab.procs import ProcessTable
 
@@ -18,7 +18,8 @@ KUBE_HELM = os.path.join(ROOT, "lab", "standins", "kube_helm.py")
 POOL_NODE = "lab-pool-0"
 LAB_PORTS = {"kube-apiserver": (CONFIG.gateway, CONFIG.api_port), "etcd": ("127.0.0.1", 2379),
              "etcd-peer": ("127.0.0.1", 2380), "etcd-metrics": ("127.0.0.1", 2381),
-             "registry": (CONFIG.gateway, CONFIG.registry_port), "kube-controller-manager": ("127.0.0.1", 10257),
+             "registry": (CONFIG.gateway, CONFIG.registry_port), "squid": (CONFIG.gateway, CONFIG.proxy_port),
+             "kube-controller-manager": ("127.0.0.1", 10257),
              "kube-scheduler": ("127.0.0.1", 10259), "kwok": ("127.0.0.1", 10247)}
 
 
@@ -87,6 +88,9 @@ def up(cfg, args):
     state["image"] = image
     if nodes.ensure_network(cfg, env):
         state["network_created"] = True
+    if nodes.ensure_network(cfg, env, cfg.proxied_network, cfg.proxied_subnet, cfg.proxied_gateway):
+        state["proxied_network_created"] = True
+    proxy.firewall_up(cfg)
     anchor = nodes.start_anchor(cfg, env, image)
     if anchor:
         state["containers"][nodes.ANCHOR] = anchor
@@ -105,6 +109,12 @@ def up(cfg, args):
         procs.start("registry", registry.argv(cfg))
         controlplane.wait_for(lambda: registry.healthy(cfg), "registry", 30, procs, "registry")
     pushed = registry.push_charts(cfg)
+    registry.push_cni_image(cfg)
+    proxy.configure(cfg)
+    if not (procs.running("squid") and proxy.healthy(cfg)):
+        procs.stop("squid")
+        procs.start("squid", proxy.argv(cfg))
+        controlplane.wait_for(lambda: proxy.healthy(cfg), "squid", 30, procs, "squid")
     nodes.node_share(cfg)
     if os.path.exists(PROVISIONER) and not procs.running("provisioner"):
         procs.start("provisioner", [sys.executable, PROVISIONER, "--kubeconfig", cfg.kubeconfig,
@@ -133,7 +143,8 @@ def kube_helm_argv(cfg):
 
 
 def add_node(cfg, state, env, image, spec):
-    """spec: NAME[:primary][:gpu=N][:domain=DOMAIN] (domain: the host name is NAME.DOMAIN, an FQDN)"""
+    """spec: NAME[:primary][:gpu=N][:domain=DOMAIN][:proxied] (domain: the host name is NAME.DOMAIN, an FQDN;
+    proxied: on the network that reaches the registry only through the lab's proxy)"""
     parts = spec.split(":")
     name, primary, gpus, domain = parts[0], "primary" in parts, {}, None
     for part in parts[1:]:
@@ -141,9 +152,10 @@ def add_node(cfg, state, env, image, spec):
             gpus["count"] = int(part[4:])
         elif part.startswith("domain="):
             domain = part[len("domain="):]
-    cid = nodes.start_node(cfg, env, image, name, primary=primary, gpus=gpus, domain=domain)
+    cid = nodes.start_node(cfg, env, image, name, primary=primary, gpus=gpus, domain=domain,
+                           proxied="proxied" in parts)
     state["containers"][name] = cid
-    log("node %s at %s" % (name, nodes.container_ip(env, name, cfg.network)))
+    log("node %s at %s" % (name, nodes.container_ip(env, name)))
 
 
 def _listening(host, port):
@@ -157,7 +169,7 @@ def down(cfg, args):
     procs = ProcessTable(cfg.state)
     state = load_state(cfg)
     env = nodes.podman_env(cfg)
-    for name in ["kube-helm", "provisioner", "registry"] + list(reversed(controlplane.COMPONENTS)):
+    for name in ["kube-helm", "provisioner", "squid", "registry"] + list(reversed(controlplane.COMPONENTS)):
         pid = procs.stop(name)
         if pid:
             log("stopped %s (pid %d)" % (name, pid))
@@ -167,14 +179,17 @@ def down(cfg, args):
     nodes.remove_containers(env, ids)
     if ids:
         log("removed containers: %s" % ", ".join(sorted(state["containers"])))
-    if state.get("network_created"):
-        res = nodes.podman("network", "rm", cfg.network, check=False, env=env)
+    proxy.firewall_down(cfg)
+    for key, network in (("proxied_network_created", cfg.proxied_network), ("network_created", cfg.network)):
+        if not state.get(key):
+            continue
+        res = nodes.podman("network", "rm", network, check=False, env=env)
         if res.returncode == 0:
-            log("removed network %s" % cfg.network)
+            log("removed network %s" % network)
         else:
-            log("network %s kept: %s" % (cfg.network, res.stderr.strip()))
+            log("network %s kept: %s" % (network, res.stderr.strip()))
     # The cluster's data goes with the lab; the PKI and the podman config stay for a fast next start.
-    for sub in ("etcd", "registry", "charts", "node-share", "helm", "kube-helm", "lab.json", "kwok.yaml"):
+    for sub in ("etcd", "registry", "squid", "charts", "node-share", "helm", "kube-helm", "lab.json", "kwok.yaml"):
         target = cfg.path(sub)
         if os.path.isdir(target):
             shutil.rmtree(target)
@@ -195,6 +210,8 @@ def status(cfg, quiet=False):
     for name in controlplane.COMPONENTS:
         rows.append((name, procs.running(name) and healthy[name], "pid %s" % procs.pid(name)))
     rows.append(("registry", procs.running("registry") and registry.healthy(cfg), "http://%s (auth)" % cfg.registry))
+    rows.append(("squid", procs.running("squid") and proxy.healthy(cfg), "forward proxy %s for the nodes on %s"
+                 % (cfg.proxy_url, cfg.proxied_network)))
     if os.path.exists(PROVISIONER):
         rows.append(("provisioner", procs.running("provisioner"), "stand-in PV provisioner"))
     rows.append(("kube-helm", procs.running("kube-helm"), "stand-in for kube-helm's init-extensions (log %s)"
@@ -224,6 +241,7 @@ def print_env(cfg):
     print("export LAB_REGISTRY=%s" % cfg.registry)
     print("export LAB_REGISTRY_USER=%s" % cfg.registry_user)
     print("export LAB_REGISTRY_PASSWORD_FILE=%s" % cfg.registry_password_file)
+    print("export LAB_PROXY=%s" % cfg.proxy_url)
     print("export LAB_HELM=%s" % cfg.bin("helm"))
     print("export LAB_HELM4=%s" % cfg.bin("helm4"))
     print("export LAB_KUBECTL=%s" % cfg.bin("kubectl"))

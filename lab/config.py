@@ -32,6 +32,17 @@ class LabConfig:
     api_port: int = 6443
     registry_port: int = 5000
     registry_user: str = "kaapana-lab"
+    # The user the microk8s stand-in pulls its CNI image as (real Calico images are public; the lab registry is
+    # password-protected throughout, and this credential is no secret of any deploy).
+    registry_pull_user: str = "kaapana-lab-pull"
+    # The lab's forward proxy (Debian's squid) on the gateway. Not 3128: where systemd runs the squid package's own
+    # service, it holds *:3128.
+    proxy_port: int = 3129
+    # Nodes on this network reach the lab API server and the proxy, nothing else on this host: the registry only
+    # through squid (host firewall rules, see lab/proxy.py), as a hospital server reaches the internet.
+    proxied_network: str = "kaapana-lab-proxied"
+    proxied_subnet: str = "10.89.1.0/24"
+    proxied_gateway: str = "10.89.1.1"
     pod_cidr: str = "10.244.0.0/16"
     service_cidr: str = "10.152.183.0/24"
     node_image: str = "localhost/kaapana-lab-node"
@@ -72,6 +83,10 @@ class LabConfig:
     @property
     def registry(self):
         return "%s:%d" % (self.gateway, self.registry_port)
+
+    @property
+    def proxy_url(self):
+        return "http://%s:%d" % (self.gateway, self.proxy_port)
 
     @property
     def registry_password_file(self):

@@ -187,10 +187,12 @@ def build_image(cfg, log=print):
     return tag
 
 
-def ensure_network(cfg, env):
-    if podman("network", "exists", cfg.network, check=False, env=env).returncode != 0:
-        podman("network", "create", "--subnet", cfg.subnet, "--gateway", cfg.gateway,
-               "--label", cfg.container_label + "=1", cfg.network, env=env)
+def ensure_network(cfg, env, name=None, subnet=None, gateway=None):
+    """The lab network (or another one: the proxied network). True when it was created now."""
+    name = name or cfg.network
+    if podman("network", "exists", name, check=False, env=env).returncode != 0:
+        podman("network", "create", "--subnet", subnet or cfg.subnet, "--gateway", gateway or cfg.gateway,
+               "--label", cfg.container_label + "=1", name, env=env)
         return True
     return False
 
@@ -203,8 +205,14 @@ def node_share(cfg):
         shutil.copy(os.path.join(cfg.pki, name), os.path.join(share, name))
         os.chmod(os.path.join(share, name), 0o600)
     with open(os.path.join(share, "lab.env"), "w") as handle:
-        handle.write("LAB_API_SERVER=%s\nLAB_REGISTRY=%s\nLAB_SERVICE_CIDR=%s\nLAB_POD_CIDR=%s\n"
-                     % (cfg.api_server, cfg.registry, cfg.service_cidr, cfg.pod_cidr))
+        handle.write("LAB_API_SERVER=%s\nLAB_REGISTRY=%s\nLAB_SERVICE_CIDR=%s\nLAB_POD_CIDR=%s\nLAB_PROXY=%s\n"
+                     % (cfg.api_server, cfg.registry, cfg.service_cidr, cfg.pod_cidr, cfg.proxy_url))
+    # the microk8s stand-in's pull credential for its CNI image (lab/registry.py CNI_IMAGE)
+    if os.path.exists(cfg.path("registry", "pull-password")):
+        from lab import registry
+        fd = os.open(os.path.join(share, "registry-pull"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("%s:%s\n" % registry.pull_credentials(cfg))
     shutil.copy(ssh_key(cfg) + ".pub", os.path.join(share, "authorized_keys"))
     os.chmod(os.path.join(share, "authorized_keys"), 0o644)
     charts = cfg.path("charts")
@@ -226,7 +234,7 @@ def ssh_key(cfg):
 def ssh_host_vars(cfg, env, name):
     """Inventory variables that reach a lab node over SSH as root with the lab key, like a real host.
     Host keys are made per container start and addresses are reused, so they are not pinned."""
-    return {"ansible_connection": "ssh", "ansible_host": container_ip(env, name, cfg.network),
+    return {"ansible_connection": "ssh", "ansible_host": container_ip(env, name),
             "ansible_user": "root", "ansible_ssh_private_key_file": ssh_key(cfg),
             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
                                        "-o LogLevel=ERROR"}
@@ -236,7 +244,7 @@ def wait_for_ssh(cfg, env, name, timeout=60):
     """Wait until a node's sshd accepts connections (systemd starts it a moment after the container)."""
     import socket
     import time
-    address, deadline = container_ip(env, name, cfg.network), time.time() + timeout
+    address, deadline = container_ip(env, name), time.time() + timeout
     while True:
         try:
             with socket.create_connection((address, 22), timeout=2) as conn:
@@ -249,9 +257,10 @@ def wait_for_ssh(cfg, env, name, timeout=60):
         time.sleep(0.5)
 
 
-def node_run_args(cfg, name, primary=False, gpus=None, extra_env=None, domain=None):
+def node_run_args(cfg, name, primary=False, gpus=None, extra_env=None, domain=None, proxied=False):
     """podman run arguments for a lab node. The container is `name`; its host name is `name`, or `name.domain` for
-    an FQDN-named server (the microk8s stand-in then names the Node by the whole FQDN, as MicroK8s does)."""
+    an FQDN-named server (the microk8s stand-in then names the Node by the whole FQDN, as MicroK8s does). A proxied
+    node is on the proxied network: it reaches the registry only through the lab's proxy (lab/proxy.py)."""
     gpus = gpus or {}
     env = {
         "KAAPANA_LAB_PRIMARY": "true" if primary else "false",
@@ -272,7 +281,8 @@ def node_run_args(cfg, name, primary=False, gpus=None, extra_env=None, domain=No
         "container": "podman",
     }
     env.update(extra_env or {})
-    args = ["--name", name, "--hostname", "%s.%s" % (name, domain) if domain else name, "--network", cfg.network, "--label", cfg.container_label + "=1",
+    args = ["--name", name, "--hostname", "%s.%s" % (name, domain) if domain else name,
+            "--network", cfg.proxied_network if proxied else cfg.network, "--label", cfg.container_label + "=1",
             "--systemd=always", "--cap-add=SYS_ADMIN", "--cap-add=NET_ADMIN",
             "-v", "%s:/etc/kaapana-lab:ro" % cfg.node_share,
             "-v", "%s:/opt/kaapana-lab/bin/kubectl:ro" % cfg.bin("kubectl"),
@@ -294,14 +304,17 @@ def start_anchor(cfg, env, image):
     return cid
 
 
-def start_node(cfg, env, image, name, primary=False, gpus=None, domain=None):
+def start_node(cfg, env, image, name, primary=False, gpus=None, domain=None, proxied=False):
     podman("rm", "-f", name, check=False, env=env)
-    return podman("run", "-d", *node_run_args(cfg, name, primary, gpus, domain=domain), image, env=env).stdout.strip()
+    return podman("run", "-d", *node_run_args(cfg, name, primary, gpus, domain=domain, proxied=proxied), image,
+                  env=env).stdout.strip()
 
 
-def container_ip(env, name, network):
-    out = podman("container", "inspect", name, "--format", "{{json .NetworkSettings.Networks}}", env=env).stdout
-    return json.loads(out)[network]["IPAddress"]
+def container_ip(env, name, network=None):
+    """The container's address on `network`, else on its only network."""
+    networks = json.loads(podman("container", "inspect", name, "--format", "{{json .NetworkSettings.Networks}}",
+                                 env=env).stdout)
+    return (networks[network] if network else next(iter(networks.values())))["IPAddress"]
 
 
 def remove_containers(env, ids):

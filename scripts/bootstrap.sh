@@ -15,7 +15,7 @@ log() { printf '[bootstrap] %s\n' "$*" >&2; }
 # them (from any source) is left alone.
 declare -A need=(
   [podman]=podman [runc]=runc [debootstrap]=debootstrap [openssl]=openssl
-  [ip]=iproute2 [git]=git [make]=make [curl]=curl [ss]=iproute2
+  [ip]=iproute2 [git]=git [make]=make [curl]=curl [ss]=iproute2 [squid]=squid [iptables]=iptables
 )
 missing=()
 for cmd in "${!need[@]}"; do

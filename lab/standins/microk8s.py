@@ -947,6 +947,7 @@ def register_node(name, ip, worker, cid):
         patch = {"metadata": {"labels": dict(labels, **{other_role: None, STATE_LABEL: None}),
                               "annotations": annotations}}
         kubectl("patch", "node", name, "--type=merge", "-p", json.dumps(patch))
+        settle_node_network(name)
         return
     osname = "Debian GNU/Linux 12 (bookworm)"
     try:
@@ -968,6 +969,119 @@ def register_node(name, ip, worker, cid):
         },
     }
     kubectl("create", "-f", "-", stdin=json.dumps(node))
+    settle_node_network(name)
+
+
+# The stand-in of Calico's CNI image (docker.io/calico/cni), which `lab up` pushes to the lab registry.
+CNI_IMAGE = ("kaapana-lab/calico-cni", "v3.29.3")
+CNI_STATE = "cni-image-not-pulled"
+
+
+def containerd_env():
+    """The variables MicroK8s' containerd got from args/containerd-env when it last started (the snap's
+    run-containerd-with-args sources the file; comments and commands such as `ulimit` are not variables)."""
+    running = os.path.join(RUNNING_ARGS_DIR, "containerd-env")
+    values = {}
+    try:
+        with open(running if os.path.exists(running) else args_path("containerd-env")) as handle:
+            for line in handle:
+                match = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$", line.rstrip("\n"))
+                if match:
+                    values[match.group(1)] = match.group(2).strip().strip('"').strip("'")
+    except OSError:
+        pass
+    return values
+
+
+def _no_proxy_matches(host, port, no_proxy):
+    """Go's net/http NO_PROXY rules (what containerd uses): "*", IP addresses, CIDRs, domain suffixes, host:port."""
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        entry_host, _sep, entry_port = entry.rpartition(":") if re.search(r":\d+$", entry) and \
+            entry.count(":") == 1 else (entry, "", "")
+        if entry_port and entry_port != str(port):
+            continue
+        try:
+            if ipaddress.ip_address(host) in ipaddress.ip_network(entry_host, strict=False):
+                return True
+            continue
+        except ValueError:
+            pass
+        suffix = entry_host.lstrip("*").lstrip(".")
+        if host == suffix or host.endswith("." + suffix):
+            return True
+    return False
+
+
+def pull_cni_image():
+    """Pull the CNI image from the lab registry as containerd would: with exactly the proxy settings of its
+    containerd-env (HTTP_PROXY for this plain-HTTP registry, NO_PROXY honoured), a real HTTP client, every blob
+    checked against its digest. Returns None, or the reason in containerd's words."""
+    import urllib.error
+    import urllib.request
+
+    registry = lab_env().get("LAB_REGISTRY", "")
+    credential = P("/etc/kaapana-lab/registry-pull")
+    if not registry or not os.path.exists(credential):
+        return None  # not a lab node container (the stand-in's own tests): no registry to pull from
+    repo, tag = CNI_IMAGE
+    ref = "%s/%s:%s" % (registry, repo, tag)
+    env = containerd_env()
+    proxy = env.get("HTTP_PROXY") or env.get("http_proxy") or ""
+    host, _sep, port = registry.partition(":")
+    if proxy and _no_proxy_matches(host, port or "80", env.get("NO_PROXY") or env.get("no_proxy") or ""):
+        proxy = ""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy} if proxy else {}))
+    with open(credential) as handle:
+        headers = {"Authorization": "Basic " + base64.b64encode(handle.read().strip().encode()).decode()}
+    base = "http://%s/v2/%s" % (registry, repo)
+
+    def get(url, accept=None):
+        request = urllib.request.Request(url, headers=dict(headers, **({"Accept": accept} if accept else {})))
+        with opener.open(request, timeout=5) as resp:
+            return resp.read()
+
+    url = "%s/manifests/%s" % (base, tag)
+    try:
+        manifest = json.loads(get(url, "application/vnd.oci.image.manifest.v1+json"))
+        for blob in [manifest["config"]] + manifest["layers"]:
+            url = "%s/blobs/%s" % (base, blob["digest"])
+            data = get(url)
+            if "sha256:" + hashlib.sha256(data).hexdigest() != blob["digest"]:
+                return 'failed to pull and unpack image "%s": digest mismatch for %s' % (ref, blob["digest"])
+    except urllib.error.HTTPError as error:
+        return 'failed to pull and unpack image "%s": failed to resolve reference: unexpected status from GET ' \
+               'request to %s: %s %s' % (ref, url, error.code, error.reason)
+    except (OSError, ValueError, KeyError) as error:
+        reason = getattr(error, "reason", error)
+        return 'failed to pull and unpack image "%s": failed to do request: Get "%s"%s: %s' \
+               % (ref, url, " (proxy %s)" % re.sub(r"://[^/@]*@", "://***@", proxy) if proxy else "", reason)
+    return None
+
+
+def settle_node_network(name):
+    """After containerd (re)started: a real node stays NotReady until Calico runs, and Calico's images come through
+    containerd. The stand-in pulls its CNI image; a failed pull keeps the Node NotReady with the reason (and in
+    SNAP_COMMON/var/log/kaapana-lab-cni-pull.log), a pull that works lets it turn Ready."""
+    if not name:
+        return
+    error = pull_cni_image()
+    log_dir = os.path.join(SNAP_COMMON, "var", "log")
+    try:
+        os.makedirs(log_dir, exist_ok=True)
+        with open(os.path.join(log_dir, "kaapana-lab-cni-pull.log"), "a") as handle:
+            handle.write("%s %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now())), error or "pulled"))
+    except OSError:
+        pass
+    if error:
+        mark_node_state(name, CNI_STATE, "container runtime network not ready: NetworkReady=false "
+                        "reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not "
+                        "initialized (calico: %s)" % error)
+    else:
+        mark_node_state(name, None)
 
 
 def mark_node_state(name, state, reason=None):
@@ -2513,7 +2627,7 @@ def cmd_start(argv):
     render_containerd_toml()
     record_running_args()
     if local_state().get("role") != "standalone" or is_primary():
-        mark_node_state(node_name(), None)
+        settle_node_network(node_name())
 
 
 def cmd_version(argv):
@@ -2842,6 +2956,8 @@ def main(argv):
                 apply_pending_launch_addons()
             elif hook == "services-started" and has_lock("installed.lock"):
                 record_running_args()
+                if local_state().get("role") != "standalone" or is_primary():
+                    settle_node_network(node_name())
             return 0
         if has_lock("installed.lock") and os.access(os.path.join(SNAP_DATA, "var"), os.W_OK):
             apply_pending_launch_addons()

@@ -20,6 +20,8 @@ class Lab:
         self.api_server = cfg.api_server
         self.registry = cfg.registry
         self.registry_user = cfg.registry_user
+        # the lab's forward proxy (squid), the only way from a proxied node to the registry
+        self.proxy_url = cfg.proxy_url
         self.helm = cfg.bin("helm")
         self.helm_major = 3
         self.kubectl = cfg.bin("kubectl")
@@ -27,6 +29,12 @@ class Lab:
 
     def registry_password(self):
         return self.cfg.registry_password()
+
+    def proxy_access_log(self):
+        """squid's access log: one line per request it forwarded (client address, status, method, URL)."""
+        from lab import proxy
+        with open(proxy.access_log(self.cfg)) as handle:
+            return handle.read()
 
     def with_helm(self, major):
         """This lab seen through the real Helm of another major (3 or 4): lab.helm and the PATH of lab.env()."""

@@ -21,12 +21,13 @@ def _lab_cli(*args, env=None):
 
 
 @contextlib.contextmanager
-def node_containers(lab, names, primary=None, gpus=None, domain=None, timing=None):
+def node_containers(lab, names, primary=None, gpus=None, domain=None, timing=None, proxied=False):
     """Start lab node containers (the first name is the primary unless `primary` says otherwise); with `domain`,
     each container's host name is the FQDN NAME.DOMAIN, so its Node is named so (node_name says which). `timing`:
     the stand-ins' delays for these nodes ({"LAB_SNAPD_SEED_SECONDS": "5", "LAB_MICROK8S_ADDON_DELAY": "5",
     "LAB_NODE_READY_DELAY": "5"}, what
-    lab/nodes.py's node_run_args reads), else the lab's defaults."""
+    lab/nodes.py's node_run_args reads), else the lab's defaults. `proxied`: the nodes are on the lab's proxied
+    network and reach the registry only through its squid (lab/proxy.py)."""
     primary = names[0] if primary is None else primary
     gpus = gpus or {}
     started = []
@@ -37,6 +38,8 @@ def node_containers(lab, names, primary=None, gpus=None, domain=None, timing=Non
                 spec += ":gpu=%d" % gpus[name]
             if domain:
                 spec += ":domain=" + domain
+            if proxied:
+                spec += ":proxied"
             res = _lab_cli("node", spec, env=timing)
             assert res.returncode == 0, res.stdout + res.stderr
             started.append(name)
