@@ -22,6 +22,15 @@ options:
       - The environment of the task (E(NO_PROXY), E(HELM_REGISTRY_CONFIG), E(HELM_CACHE_HOME), ...) is passed on to helm.
     type: str
     default: helm
+  proxy_environment:
+    description:
+      - Proxy variables for helm (C(http_proxy), C(https_proxy), C(no_proxy) and their upper-case forms), added to
+        its environment; empty values are left out.
+      - Given as an option, not through the task's C(environment), because a task's environment is part of the
+        command line that starts the module (visible in C(ps) and at C(-vvv)) and a proxy URL may hold a password.
+        The option travels with the module's arguments and is never logged.
+    type: dict
+    default: {}
 notes:
   - O(kubeconfig) is passed to helm as E(KUBECONFIG) and O(context) as E(HELM_KUBECONTEXT).
   - "Helm 3 and Helm 4: the module chooses the flags by the major of O(helm_binary). Helm 4 renamed C(--atomic) to

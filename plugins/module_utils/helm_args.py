@@ -23,9 +23,11 @@ GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|\u00b5s|ms|s|m|h))+$")
 
 
 def helm_common_argument_spec():
-    """kubeconfig / context (doc fragment kaapana.platform.k8s_auth) and helm_binary (kaapana.platform.helm_common)."""
+    """kubeconfig / context (doc fragment kaapana.platform.k8s_auth), helm_binary and proxy_environment
+    (kaapana.platform.helm_common)."""
     spec = copy.deepcopy(K8S_AUTH_ARG_SPEC)
     spec["helm_binary"] = dict(type="str", default="helm")
+    spec["proxy_environment"] = dict(type="dict", default={}, no_log=True)
     return spec
 
 

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
 from ansible_collections.kaapana.platform.plugins.module_utils.helm_errors import HelmError, mask_command, mask_text
 from ansible_collections.kaapana.platform.plugins.module_utils.helm_output import (
@@ -154,9 +155,14 @@ class HelmRunner:
     """Runs helm through module.run_command, records every command (masked). ``version`` and ``major`` of the
     binary are read once, by the first detect_version() (or the first read of ``major``)."""
 
-    def __init__(self, module, binary="helm", kubeconfig=None, context=None, secrets=()):
+    def __init__(self, module, binary="helm", kubeconfig=None, context=None, secrets=(), proxy_environment=None):
         self.module = module
         self.secrets = [s for s in secrets if s]
+        # a proxy password (http://user:password@proxy:3128) is masked wherever helm's output shows it
+        for value in (proxy_environment or {}).values():
+            match = re.search(r"://[^/@:]*:([^/@]+)@", str(value))
+            if match and match.group(1) not in self.secrets:
+                self.secrets.append(match.group(1))
         self.commands = []
         if os.sep in binary:
             if not os.access(binary, os.X_OK):
@@ -168,7 +174,7 @@ class HelmRunner:
                 raise HelmError("helm_binary %r not found in PATH: install helm (3.13 or newer, or 4) or set helm_binary"
                                 % binary)
         self._version = None
-        self.environ = {}
+        self.environ = dict((str(k), str(v)) for k, v in (proxy_environment or {}).items() if v)
         if kubeconfig:
             self.environ["KUBECONFIG"] = kubeconfig
         if context:

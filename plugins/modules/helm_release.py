@@ -400,7 +400,8 @@ def main():
     runner = None
     try:
         runner = HelmRunner(module, module.params["helm_binary"], module.params.get("kubeconfig"),
-                            module.params.get("context"), secrets=[password])
+                            module.params.get("context"), secrets=[password],
+                            proxy_environment=module.params["proxy_environment"])
         manager = ReleaseManager(module, runner, module.params, check_mode=module.check_mode,
                                  diff_mode=module._diff)
         result = manager.run()

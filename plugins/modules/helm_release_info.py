@@ -180,7 +180,8 @@ def main():
     runner = None
     try:
         runner = HelmRunner(module, module.params["helm_binary"], module.params.get("kubeconfig"),
-                            module.params.get("context"))
+                            module.params.get("context"),
+                            proxy_environment=module.params["proxy_environment"])
         releases = list_releases(runner, namespaces=module.params["namespaces"], name_filter=module.params.get("name"),
                                  states=module.params["states"], value_keys=module.params["value_keys"])
     except HelmError as exc:

@@ -1,5 +1,8 @@
 """site.yml end to end with Longhorn storage and an INSTANCE_UID, run the way AWX runs it (ansible-runner:
-private data dir with project, inventory and extravars, no TTY): site.yml on three lab nodes with
+private data dir with project, inventory and extravars, no TTY), behind a proxy: the three nodes are on the lab's
+proxied network, where the registry answers only through the lab's squid (host firewall rules; MicroK8s' stand-in
+keeps a Node NotReady until its containerd pulled the CNI image with the proxy of its containerd-env). site.yml on
+three lab nodes with
 kaapana_storage_provider longhorn (chart from the lab's OCI registry) and kaapana_instance_uid a; the event
 stream shows success and the readiness progress lines. Then, on the same cluster: the second run changes
 nothing; instance b deploys beside a and undeploying b leaves a ready with its data; a undeploys (data
@@ -60,6 +63,9 @@ def _group_vars(lab):
         "kaapana_longhorn_ingress": True,
         "kaapana_platform_wait_settle": 10,
         "kaapana_platform_wait_progress_interval": 4,
+        # The nodes reach the registry only through the lab's squid.
+        "kaapana_http_proxy": lab.proxy_url,
+        "kaapana_https_proxy": lab.proxy_url,
     })
 
 
@@ -122,7 +128,7 @@ def _runner(lab, tmp, playbook, inventory, extravars):
 @pytest.fixture(scope="module")
 def cluster(lab, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("instances")
-    with node_containers(lab, NODES) as names:
+    with node_containers(lab, NODES, proxied=True) as names:
         inv = write_inventory(tmp / "hosts.yml", names[:1], names[1:], group_vars=_group_vars(lab))
         state = {"inventory": inv, "tmp": tmp}
         yield state
@@ -194,6 +200,25 @@ def test_site_through_ansible_runner_with_longhorn_and_instance_uid(lab, cluster
         "longhorn-system-strip-prefix-longhorn@kubernetescrd")
     # The extravars file (it holds the registry password) is not world-readable.
     assert oct(os.stat(str(cluster["tmp"] / "runner" / "env" / "extravars")).st_mode & 0o077) == "0o0"
+
+
+@pytest.mark.reliability('proxy', 'a first install whose nodes reach the registry only through squid succeeds in one run')
+def test_nodes_reached_the_registry_only_through_the_proxy(lab, cluster):
+    """The network lets the nodes reach the registry through squid only, and everything site.yml fetched from it
+    (MicroK8s' CNI image on every node, the platform and Longhorn charts on the main node) went through squid."""
+    for node in NODES:
+        direct = node_exec(lab, node, "curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                           "http://%s/v2/" % lab.registry, check=False)
+        assert direct.stdout == "000", "%s reached the registry without the proxy: %s" % (node, direct.stdout)
+    ips = {node: node_exec(lab, node, "hostname", "-I").stdout.split()[0] for node in NODES}
+    fetched = {node: [line.split()[6] for line in lab.proxy_access_log().splitlines()
+                      if len(line.split()) > 6 and line.split()[2] == ip and "/200 " in line]
+               for node, ip in ips.items()}
+    for node in NODES:
+        assert any("/calico-cni/manifests/" in url for url in fetched[node]), (node, fetched[node][-10:])
+    main = fetched[NODES[0]]
+    assert any("/charts/kaapana-admin-chart/manifests/" in url for url in main), main[-20:]
+    assert any("/charts/longhorn/manifests/" in url for url in main), main[-20:]
 
 
 def test_second_run_with_longhorn_and_instance_uid_changes_nothing(lab, cluster):

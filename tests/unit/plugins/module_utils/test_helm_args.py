@@ -45,6 +45,8 @@ def test_bad_timeout_names_option(given):
 
 def test_argument_specs():
     spec = helm_args.helm_common_argument_spec()
-    assert set(spec) == {"kubeconfig", "context", "helm_binary"}
+    assert set(spec) == {"kubeconfig", "context", "helm_binary", "proxy_environment"}
+    # a proxy URL may hold a password: the option is never logged
+    assert spec["proxy_environment"]["type"] == "dict" and spec["proxy_environment"]["no_log"] is True
     assert spec["kubeconfig"]["type"] == "path"
     assert spec["context"]["type"] == "str" and spec["helm_binary"]["default"] == "helm"

@@ -155,3 +155,21 @@ def test_runner_rejects_unsupported_helm(answer, needle):
 def test_runner_checks_a_helm_binary_path(tmp_path):
     with pytest.raises(helm_errors.HelmError, match="does not exist or is not executable"):
         helm_commands.HelmRunner(FakeModule([]), str(tmp_path / "helm"))
+
+
+def test_runner_passes_the_proxy_environment_and_masks_its_password():
+    module = FakeModule([(1, "", "Error: proxyconnect tcp: http://deploy:S3cret-Pr0xy@proxy.lab:3128 refused")])
+    envs = []
+    run_command = module.run_command
+
+    def record(argv, data=None, environ_update=None, check_rc=False):
+        envs.append(dict(environ_update))
+        return run_command(argv, data=data, environ_update=environ_update, check_rc=check_rc)
+
+    module.run_command = record
+    proxy = {"HTTPS_PROXY": "http://deploy:S3cret-Pr0xy@proxy.lab:3128", "https_proxy": "", "NO_PROXY": "10.0.0.0/8"}
+    runner = helm_commands.HelmRunner(module, "helm", kubeconfig="/k", proxy_environment=proxy)
+    rc, _out, err = runner.run(["pull", "oci://r/c"])
+    # empty values are left out; the kubeconfig still reaches helm
+    assert envs == [{"HTTPS_PROXY": proxy["HTTPS_PROXY"], "NO_PROXY": "10.0.0.0/8", "KUBECONFIG": "/k"}]
+    assert rc == 1 and "S3cret-Pr0xy" not in err
