@@ -14,7 +14,6 @@ import functools
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kaapana.platform.plugins.module_utils.helm_errors import is_transient_pull_error
 from ansible_collections.kaapana.platform.plugins.plugin_utils import platform
 
 
@@ -57,5 +56,4 @@ class FilterModule(object):
             "platform_image_count": platform_image_count,
             "platform_chart_contents": platform_chart_contents,
             "platform_preinstall_status": platform_preinstall_status,
-            "registry_error_transient": is_transient_pull_error,
         }

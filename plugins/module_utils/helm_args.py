@@ -31,6 +31,25 @@ def helm_common_argument_spec():
     return spec
 
 
+def helm_chart_source_argument_spec():
+    """chart_version, repo_url, plain_http, pull_retries and registry (doc fragment kaapana.platform.helm_chart_source)."""
+    return dict(
+        chart_version=dict(type="str"),
+        repo_url=dict(type="str"),
+        plain_http=dict(type="bool", default=False),
+        pull_retries=dict(type="int", default=3),
+        registry=dict(
+            type="dict",
+            options=dict(
+                username=dict(type="str"),
+                password=dict(type="str", no_log=True),
+                host=dict(type="str"),
+            ),
+            required_together=[["username", "password"]],
+        ),
+    )
+
+
 def validate_namespace(namespace):
     """Return an error message naming the option, or None when the namespace is a DNS-1123 label."""
     if not isinstance(namespace, str) or not namespace:

@@ -69,15 +69,6 @@ options:
         or C(.tgz) on the host the module runs on.
       - Required when O(state=present).
     type: str
-  chart_version:
-    description:
-      - Chart version to install (C(--version)). Without it the newest version is used (remote charts).
-      - For a local chart it must match the version in its C(Chart.yaml).
-    type: str
-  repo_url:
-    description:
-      - Chart repository URL for a plain chart name in O(chart_ref) (C(helm pull --repo)).
-    type: str
   values:
     description:
       - Chart values, a mapping. Deep-merged on top of O(values_files) and passed to helm as one values file.
@@ -147,42 +138,10 @@ options:
       - Keep the release history on uninstall (C(--keep-history)); the release stays listed as C(uninstalled).
     type: bool
     default: false
-  plain_http:
-    description:
-      - Use plain HTTP for the OCI registry (C(--plain-http) on C(helm pull) and C(helm registry login)).
-    type: bool
-    default: false
-  pull_retries:
-    description:
-      - How many times C(helm pull) and C(helm registry login) are tried again when the chart source cannot be
-        reached (connection refused or reset, timeouts, HTTP 5xx), waiting 2, 4, 8... seconds (at most 30) in
-        between. Errors that a retry cannot cure (not found, unauthorized) fail at once.
-    type: int
-    default: 3
-  registry:
-    description:
-      - Credentials for the OCI registry of O(chart_ref), used for this run only. Each run logs in (password on
-        standard input) to a helm registry configuration in the module's private temporary directory, removed
-        when the module ends, so the credentials are never stored on the host (helm would otherwise keep them,
-        base64-encoded, in C(~/.config/helm/registry/config.json)). Without this option helm uses the registry
-        configuration it finds (E(HELM_REGISTRY_CONFIG) or its default).
-    type: dict
-    suboptions:
-      username:
-        description:
-          - Registry user name.
-        type: str
-      password:
-        description:
-          - Registry password or token; given to helm on stdin only.
-        type: str
-      host:
-        description:
-          - Registry host[:port] to log in to. Defaults to the host of O(chart_ref).
-        type: str
 extends_documentation_fragment:
   - kaapana.platform.k8s_auth
   - kaapana.platform.helm_common
+  - kaapana.platform.helm_chart_source
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -342,7 +301,10 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kaapana.platform.plugins.module_utils.helm_args import helm_common_argument_spec
+from ansible_collections.kaapana.platform.plugins.module_utils.helm_args import (
+    helm_chart_source_argument_spec,
+    helm_common_argument_spec,
+)
 from ansible_collections.kaapana.platform.plugins.module_utils.helm_commands import HelmRunner
 from ansible_collections.kaapana.platform.plugins.module_utils.helm_errors import HelmError
 from ansible_collections.kaapana.platform.plugins.module_utils.helm_manager import ReleaseManager
@@ -356,8 +318,6 @@ def argument_spec():
         namespace=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         chart_ref=dict(type="str"),
-        chart_version=dict(type="str"),
-        repo_url=dict(type="str"),
         values=dict(type="dict", default={}),
         values_files=dict(type="list", elements="path", default=[]),
         upgrade=dict(type="bool", default=True),
@@ -368,18 +328,8 @@ def argument_spec():
         server_side=dict(type="str", default="auto", choices=["auto", "true", "false"]),
         no_hooks=dict(type="bool", default=False),
         keep_history=dict(type="bool", default=False),
-        plain_http=dict(type="bool", default=False),
-        pull_retries=dict(type="int", default=3),
-        registry=dict(
-            type="dict",
-            options=dict(
-                username=dict(type="str"),
-                password=dict(type="str", no_log=True),
-                host=dict(type="str"),
-            ),
-            required_together=[["username", "password"]],
-        ),
     )
+    spec.update(helm_chart_source_argument_spec())
     return spec
 
 
@@ -391,12 +341,10 @@ def main():
     )
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
-
     registry = module.params.get("registry") or {}
     password = registry.get("password")
     if password:
         module.no_log_values.add(password)
-
     runner = None
     try:
         runner = HelmRunner(module, module.params["helm_binary"], module.params.get("kubeconfig"),
@@ -408,7 +356,6 @@ def main():
     except HelmError as exc:
         module.fail_json(msg=exc.msg, commands=runner.commands if runner else [],
                          **dict(runner.version_info() if runner else {}, **exc.extra))
-
     for warning in manager.warnings:
         module.warn(warning)
     result["commands"] = runner.commands

@@ -581,21 +581,7 @@ def test_filter_module_maps_every_filter():
     assert sorted(names) == sorted(["platform_values", "platform_layout", "platform_memory", "platform_internal_cidrs",
                                     "platform_domain_check", "platform_instance_uid_check", "platform_mask_secrets",
                                     "platform_coredns_rewrite", "platform_chart_reference", "platform_image_count",
-                                    "platform_chart_contents", "platform_preinstall_status",
-                                    "registry_error_transient"])
-
-
-@pytest.mark.parametrize("stderr, transient", [
-    ('Error: authenticating to "10.89.0.1:5000": Get "http://10.89.0.1:5000/v2/": dial tcp 10.89.0.1:5000: '
-     'connect: connection refused', True),
-    ('Error: failed to do request: Head "https://registry.example.org/v2/": net/http: TLS handshake timeout', True),
-    ('Error: unexpected status from GET request to https://registry.example.org/v2/: 503 Service Unavailable', True),
-    ('Error: login attempt to https://registry.example.org/v2/ failed with status: 401 Unauthorized', False),
-    ("", False),
-], ids=["refused", "tls-timeout", "503", "unauthorized", "empty"])
-def test_registry_error_transient_retries_only_an_unreachable_registry(stderr, transient):
-    # the platform role's registry login retries while this is true, as helm_release retries its pulls
-    assert f.FilterModule().filters()["registry_error_transient"](stderr) is transient
+                                    "platform_chart_contents", "platform_preinstall_status"])
 
 
 def test_the_chart_contents_and_preinstall_filters_turn_errors_into_filter_errors():
