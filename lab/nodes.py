@@ -75,6 +75,8 @@ def _base_containerfile(cfg):
         "RUN systemctl mask %s && : > /etc/machine-id" % " ".join(MASKED_UNITS),
         # Every container gets its own SSH host keys at start (init.sh), none baked in.
         "RUN systemctl enable ssh && rm -f /etc/ssh/ssh_host_*",
+        # Debian's package enables firewalld; most lab nodes model servers without it
+        "RUN systemctl disable firewalld",
         "",
     ])
 

@@ -12,7 +12,11 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kaapana.platform.plugins.plugin_utils.host_checks import domain_findings, host_findings
+from ansible_collections.kaapana.platform.plugins.plugin_utils.host_checks import (
+    domain_findings,
+    firewall_missing_ports,
+    host_findings,
+)
 from ansible_collections.kaapana.platform.plugins.plugin_utils.node_name import microk8s_node_name
 
 try:
@@ -156,6 +160,13 @@ def coredns_set_forwarders(corefile, servers):
     return corefile[:match.start()] + line + corefile[match.end():]
 
 
+def _firewall_missing_ports(wanted, list_ports, services_info):
+    try:
+        return firewall_missing_ports(wanted, list_ports, services_info)
+    except ValueError as exc:
+        raise AnsibleFilterError("kaapana_firewall_node_ports / kaapana_firewall_client_ports: %s" % exc)
+
+
 def microk8s_nodes(nodes_json, microk8s_only=True):
     """Node names from `kubectl get nodes -o json` (dict or text); MicroK8s nodes carry a microk8s label."""
     import json
@@ -185,6 +196,7 @@ class FilterModule(object):
             "microk8s_node_name": microk8s_node_name,
             "preflight_host_findings": host_findings,
             "preflight_domain_findings": domain_findings,
+            "firewall_missing_ports": _firewall_missing_ports,
             "coredns_forwarders": coredns_forwarders,
             "coredns_set_forwarders": coredns_set_forwarders,
         }

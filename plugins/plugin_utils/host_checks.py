@@ -2,14 +2,16 @@
 # Copyright: contributors to kaapana.platform
 """Preflight checks of a host's resources against what Kaapana needs (kaapanactl's preflight and Kaapana's stated
 requirements, docs/source/installation_guide/requirements.rst): free space under /var/snap and in the data
-directories, memory and cores, a lower-case host name and the inotify limits of Kaapana's FAQ. Each check has its
-own variable; a threshold of 0 (or false) turns it off. Pure functions over Ansible facts."""
+directories, memory and cores, a lower-case host name, the inotify limits of Kaapana's FAQ and the ports a firewalld
+zone lets through. Each check has its own variable; a threshold of 0 (or false) turns it off. Pure functions over
+Ansible facts and command output."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import posixpath
+import re
 
 GIB = 1024 ** 3
 
@@ -196,3 +198,47 @@ def domain_findings(domain, resolved, node_addresses, host):
                 " requests for the platform would go elsewhere. Point its DNS record to the main node's address, %s."
                 % (domain, ", ".join(addresses), host, ", ".join(sorted(nodes)) or "none known", relax)]
     return []
+
+
+def _port_ranges(specs):
+    """(low, high, protocol) of firewalld port specs such as 80/tcp or 30000-32767/tcp; others are skipped."""
+    ranges = []
+    for spec in specs or []:
+        match = re.match(r"^(\d+)(?:-(\d+))?/(tcp|udp|sctp|dccp)$", str(spec).strip())
+        if match:
+            low = int(match.group(1))
+            ranges.append((low, int(match.group(2) or low), match.group(3)))
+    return ranges
+
+
+def firewall_open_ports(list_ports, services_info):
+    """The port specs a firewalld zone lets through: `firewall-cmd --zone Z --list-ports` (one line, specs separated
+    by spaces) plus the `ports:` line of `firewall-cmd --info-service S` for each service the zone lists."""
+    specs = str(list_ports or "").split()
+    for info in services_info or []:
+        for line in str(info).splitlines():
+            key, sep, value = line.strip().partition(":")
+            if sep and key == "ports":
+                specs += value.split()
+    return specs
+
+
+def firewall_missing(wanted, open_specs):
+    """The wanted port specs (80/tcp, 30000-32767/tcp) that no open spec covers, in the order given.
+
+    Raises ValueError naming a wanted entry that is not a port spec."""
+    opened = _port_ranges(open_specs)
+    missing = []
+    for spec in wanted or []:
+        parsed = _port_ranges([spec])
+        if not parsed:
+            raise ValueError("%r is not a firewalld port such as 443/tcp or 30000-32767/tcp" % (spec,))
+        low, high, proto = parsed[0]
+        if not any(p == proto and lo <= low and high <= hi for lo, hi, p in opened):
+            missing.append(str(spec).strip())
+    return missing
+
+
+def firewall_missing_ports(wanted, list_ports, services_info):
+    """firewall_missing over what firewall-cmd printed for a zone (firewall_open_ports)."""
+    return firewall_missing(wanted, firewall_open_ports(list_ports, services_info))

@@ -213,16 +213,17 @@ def run_role_locally(tmp_path, role, role_vars, tasks_from=None, main_hosts=("lo
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def run_role_on_node(lab, tmp_path, node, role, role_vars, main_aliases=(), extra_args=()):
-    """Run one of the collection's roles on a lab node container (reached as connection_vars says) with facts
-    gathered, as play variables role_vars; main_aliases add more names for the same node to kaapana_main (a
-    second main host)."""
+def run_role_on_node(lab, tmp_path, node, role, role_vars, main_aliases=(), extra_args=(), tasks_from=None):
+    """Run one of the collection's roles (or its tasks_from entry point) on a lab node container (reached as
+    connection_vars says) with facts gathered, as play variables role_vars; main_aliases add more names for the same
+    node to kaapana_main (a second main host)."""
 
     host = connection_vars(node)
     main_hosts = dict({node: host}, **{alias: host for alias in main_aliases})
     inventory = {"all": {"vars": dict(LAB_HOST_CHECKS), "children": {"kaapana_main": {"hosts": main_hosts}}}}
     play = [{"name": "%s on %s" % (role, node), "hosts": node, "gather_facts": True, "vars": role_vars,
-             "tasks": [{"name": "Run the %s role" % role, "ansible.builtin.include_role": {"name": "kaapana.platform." + role}}]}]
+             "tasks": [{"name": "Run the %s role" % role, "ansible.builtin.include_role": dict(
+                 {"name": "kaapana.platform." + role}, **({"tasks_from": tasks_from} if tasks_from else {}))}]}]
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     (tmp_path / "play.json").write_text(json.dumps(play))
     env = lab.env()

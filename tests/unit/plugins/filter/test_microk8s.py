@@ -177,7 +177,7 @@ def test_filter_module_exports_every_filter():
         "coredns_forwarders", "coredns_set_forwarders", "main_host", "ip_address_check", "microk8s_channel_valid",
         "microk8s_args_items", "microk8s_addon_status", "microk8s_addons_to_enable", "microk8s_enable_argv",
         "resolv_nameservers", "microk8s_nodes", "microk8s_node_name",
-        "preflight_host_findings", "preflight_domain_findings"}
+        "preflight_host_findings", "preflight_domain_findings", "firewall_missing_ports"}
 
 
 @pytest.mark.parametrize("facts, name", [
@@ -190,3 +190,9 @@ def test_filter_module_exports_every_filter():
 ])
 def test_microk8s_node_name_is_the_whole_host_name_in_lower_case(facts, name):
     assert f.FilterModule().filters()["microk8s_node_name"](facts) == name
+
+
+def test_firewall_missing_ports_names_the_variables_of_a_bad_port():
+    from ansible.errors import AnsibleFilterError
+    with pytest.raises(AnsibleFilterError, match="kaapana_firewall_node_ports / kaapana_firewall_client_ports"):
+        f.FilterModule().filters()["firewall_missing_ports"](["http"], "", [])

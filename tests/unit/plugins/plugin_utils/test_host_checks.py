@@ -7,6 +7,7 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.kaapana.platform.plugins.plugin_utils import host_checks
 from ansible_collections.kaapana.platform.plugins.plugin_utils.host_checks import df_space, domain_findings, host_findings, mount_of, space_of
 
 GIB = 1024 ** 3
@@ -166,3 +167,33 @@ def test_a_root_the_mount_facts_leave_out_is_checked_through_df():
                            dict(DEFAULTS, df=DF, data_dirs=[["/home/kaapana", "kaapana_fast_data_dir"]], inotify={}))
     assert len(result["errors"]) == 1 and result["errors"][0].startswith("/var/snap on main: 20.0 GiB free on the "
                                                                          "filesystem mounted at /,")
+
+
+HTTP_INFO = "http\n  ports: 80/tcp\n  protocols: \n  source-ports: \n"
+
+
+def test_firewall_open_ports_adds_the_ports_of_the_zone_services():
+    assert host_checks.firewall_open_ports("16443/tcp 30000-32767/tcp", [HTTP_INFO, "ssh\n  ports: 22/tcp\n"]) == [
+        "16443/tcp", "30000-32767/tcp", "80/tcp", "22/tcp"]
+    assert host_checks.firewall_open_ports("", []) == []
+
+
+@pytest.mark.parametrize("wanted, opened, missing", [
+    (["16443/tcp", "4789/udp"], ["16443/tcp", "4789/tcp"], ["4789/udp"]),
+    (["30000-32767/tcp"], ["30000-32000/tcp"], ["30000-32767/tcp"]),
+    (["31000-31005/tcp", "443/tcp"], ["30000-32767/tcp", "443/tcp"], []),
+    (["80/tcp"], [], ["80/tcp"]),
+], ids=["protocol-matters", "range-must-be-covered", "covered", "nothing-open"])
+def test_firewall_missing(wanted, opened, missing):
+    assert host_checks.firewall_missing(wanted, opened) == missing
+
+
+def test_firewall_missing_names_a_bad_port():
+    with pytest.raises(ValueError, match="'443' is not a firewalld port"):
+        host_checks.firewall_missing(["443"], [])
+
+
+def test_firewall_missing_ports_filter_reads_firewall_cmd_output():
+    from ansible_collections.kaapana.platform.plugins.filter import microk8s as filters
+    missing = filters.FilterModule().filters()["firewall_missing_ports"]
+    assert missing(["80/tcp", "443/tcp", "16443/tcp"], "16443/tcp", [HTTP_INFO]) == ["443/tcp"]
