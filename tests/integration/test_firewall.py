@@ -9,7 +9,7 @@ from tests.integration.nodes import node_containers, node_exec, recap, run_role_
 pytestmark = [pytest.mark.lab]
 
 NODE = "fw-main"
-PORTS = ["16443/tcp", "10250/tcp", "25000/tcp", "4789/udp", "80/tcp", "443/tcp", "11112/tcp", "30000-32767/tcp"]
+PORTS = ["16443/tcp", "10250/tcp", "25000/tcp", "4789/udp", "80/tcp", "443/tcp", "11112/tcp", "80-32000/tcp"]
 
 
 @pytest.fixture(scope="module")
