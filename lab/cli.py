@@ -180,6 +180,7 @@ def down(cfg, args):
     if ids:
         log("removed containers: %s" % ", ".join(sorted(state["containers"])))
     proxy.firewall_down(cfg)
+    proxy.cleanup(cfg)
     for key, network in (("proxied_network_created", cfg.proxied_network), ("network_created", cfg.network)):
         if not state.get(key):
             continue
@@ -189,7 +190,7 @@ def down(cfg, args):
         else:
             log("network %s kept: %s" % (network, res.stderr.strip()))
     # The cluster's data goes with the lab; the PKI and the podman config stay for a fast next start.
-    for sub in ("etcd", "registry", "squid", "charts", "node-share", "helm", "kube-helm", "lab.json", "kwok.yaml"):
+    for sub in ("etcd", "registry", "charts", "node-share", "helm", "kube-helm", "lab.json", "kwok.yaml"):
         target = cfg.path(sub)
         if os.path.isdir(target):
             shutil.rmtree(target)

@@ -4,8 +4,9 @@ A hospital server reaches image registries only through the site's proxy. The la
 proxied network (LabConfig.proxied_network): host firewall rules let them reach the lab API server and the proxy,
 and reject everything else they send to this host or beyond it. The proxy is Debian's squid (the package's binary,
 run by the lab with its own configuration; the package's own service is not used). Its access log shows what the
-nodes fetched through it.
+nodes fetched through it (access_log(cfg)).
 """
+import hashlib
 import os
 import pwd
 import shutil
@@ -19,7 +20,14 @@ def binary():
 
 
 def _dir(cfg):
-    return cfg.path("squid")
+    """squid's configuration, logs and PID file. Not under the lab state: squid runs as the proxy user, who must
+    reach the folder, and a checkout may lie below a folder only root can enter (a fresh clone in a mktemp folder).
+    One folder per lab state, in /tmp (world-traversable)."""
+    return os.path.join("/tmp", "kaapana-lab-squid-" + hashlib.sha256(cfg.state.encode()).hexdigest()[:12])
+
+
+def cleanup(cfg):
+    shutil.rmtree(_dir(cfg), ignore_errors=True)
 
 
 def access_log(cfg):
