@@ -118,11 +118,26 @@ def faults(lab, tmp_path_factory):
     with node_containers(lab, NODES) as names:
         inv = write_inventory(tmp / "hosts.yml", names[:1], names[1:], group_vars=_group_vars(lab))
         # A restarted container may get another address: the inventory (SSH to addresses) is written anew then.
-        yield {"inventory": inv, "rewrite": lambda: write_inventory(tmp / "hosts.yml", names[:1], names[1:],
+        yield {"inventory": inv, "tmp": tmp, "rewrite": lambda: write_inventory(tmp / "hosts.yml", names[:1], names[1:],
                                                                     group_vars=_group_vars(lab))}
         # purge (both variables): this module's PVCs and volumes must not outlive its nodes
         run_playbook(lab, "playbooks/undeploy.yml", inv, extra_vars={
             "kaapana_undeploy_nuke_pods": True, "kaapana_purge_data": True, "kaapana_purge_confirm": DOMAIN})
+
+
+# First in the module: the worker has not joined yet. The next test joins it for real.
+@pytest.mark.reliability('faults', "a join to a main-node address nobody answers at fails showing microk8s join's own output, token masked")
+def test_join_failure_shows_what_microk8s_join_printed(lab, faults):
+    """The join URL is the main node's kaapana_node_ip (not the first of add-node's urls): pointed at an address no
+    node has, `microk8s join` fails, and the role shows what it printed (stdout and the traceback on stderr)."""
+    wrong = write_inventory(faults["tmp"] / "wrong-main-ip.yml", NODES[:1], NODES[1:], group_vars=_group_vars(lab),
+                            host_vars={NODES[0]: {"kaapana_node_ip": "10.89.0.254"}})
+    res = run_playbook(lab, "playbooks/prepare_nodes.yml", wrong)
+    out = " ".join((res.stdout + res.stderr).split())
+    assert res.returncode != 0, out[-3000:]
+    assert "Joining %s failed (rc 1): Contacting cluster at 10.89.0.254" % NODES[1] in out, out[-3000:]
+    assert "ConnectionRefusedError: [Errno 111] Connection refused" in out, out[-3000:]
+    assert "non-zero return code" not in out.split("Joining %s failed" % NODES[1])[1][:300], out[-3000:]
 
 
 @pytest.mark.reliability('faults', 'node container stopped during the multi-node join: clear UNREACHABLE error; re-run after restart converges')
