@@ -118,8 +118,10 @@ def faults(lab, tmp_path_factory):
     with node_containers(lab, NODES) as names:
         inv = write_inventory(tmp / "hosts.yml", names[:1], names[1:], group_vars=_group_vars(lab))
         # A restarted container may get another address: the inventory (SSH to addresses) is written anew then.
-        yield {"inventory": inv, "tmp": tmp, "rewrite": lambda: write_inventory(tmp / "hosts.yml", names[:1], names[1:],
-                                                                    group_vars=_group_vars(lab))}
+
+        def rewrite():
+            return write_inventory(tmp / "hosts.yml", names[:1], names[1:], group_vars=_group_vars(lab))
+        yield {"inventory": inv, "tmp": tmp, "rewrite": rewrite}
         # purge (both variables): this module's PVCs and volumes must not outlive its nodes
         run_playbook(lab, "playbooks/undeploy.yml", inv, extra_vars={
             "kaapana_undeploy_nuke_pods": True, "kaapana_purge_data": True, "kaapana_purge_confirm": DOMAIN})
