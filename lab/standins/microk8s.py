@@ -13,19 +13,25 @@
 #   * enable/disable dns, rbac, hostpath-storage, nvidia create/delete the addon's objects;
 #     status looks at the lab API like status.py does (kubectl get all,ingress + clusterroles);
 #   * kubectl / helm / helm3 run the real binaries from /opt/kaapana-lab/bin with a kubeconfig
-#     built from /etc/kaapana-lab/{ca.crt,admin.crt,admin.key} and LAB_API_SERVER.
+#     built from /etc/kaapana-lab/{ca.crt,admin.crt,admin.key} and LAB_API_SERVER;
+#   * the install hook makes MicroK8s' certificates in $SNAP_DATA/certs with the `openssl` CLI as
+#     utils.sh does (server.crt signed by a stand-in CA, kaapana-lab-standin-ca.{key,crt}, since
+#     certs/ca.crt is the lab CA, whose key stays off the nodes); refresh-certs -c/-e/-u works on them.
 # Objects it creates carry the label kaapana.lab/standin=microk8s.
 #
 # Test hooks: KAAPANA_LAB_STANDIN_ROOT prefixes every absolute path; KAAPANA_LAB_STANDIN_KUBECTL,
 # KAAPANA_LAB_STANDIN_HELM and KAAPANA_LAB_STANDIN_KUBECONFIG override the binaries/kubeconfig;
 # KAAPANA_LAB_STANDIN_IPS ("ip [ip...]", first = default interface) overrides address detection;
-# KAAPANA_LAB_STANDIN_SNAP names the snap stand-in; KAAPANA_LAB_STANDIN_NOW fixes the clock.
+# KAAPANA_LAB_STANDIN_SNAP names the snap stand-in; KAAPANA_LAB_STANDIN_NOW fixes the clock;
+# KAAPANA_LAB_STANDIN_EUID (fake root only) is the caller's uid for refresh-certs' root check;
+# KAAPANA_LAB_STANDIN_RSA_KEYS names a folder of ready RSA keys used instead of `openssl genrsa`.
 # Runs as the thin executable `microk8s` (this folder); what it shares with the other stand-ins
 # (root, clock, node environment, kubeconfig, tabwriter) is in common.py.
 # Python 3 standard library only.
 # -----------------------------------------------------------------------------------------------
 import argparse
 import base64
+import calendar
 import fcntl
 import hashlib
 import io
@@ -37,6 +43,7 @@ import secrets
 import shutil
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import tarfile
@@ -1166,6 +1173,8 @@ def hook_install():
     ca = P("/etc/kaapana-lab/ca.crt")
     if os.path.exists(ca):
         shutil.copy(ca, os.path.join(SNAP_DATA, "certs", "ca.crt"))
+    produce_certs()
+    chmod_like_install_hook(CERTS_DIR)
     write_client_config()
     with open(os.path.join(SNAP_COMMON, "addons", "core", "addons.yaml"), "w") as handle:
         handle.write(core_addons_yaml())
@@ -1335,6 +1344,195 @@ def core_addons_yaml():
             lines.append('      confinement: "%s"' % confinement)
         lines += ["      supported_architectures:", "        - amd64", ""]
     return "\n".join(lines)
+
+
+# ---- MicroK8s' own certificates (actions/common/utils.sh: produce_certs, render_csr_conf, gen_server_cert,
+# gen_proxy_client_cert; certs/csr.conf.template) ------------------------------------------------------
+# The snap makes them with its own openssl ($SNAP/openssl.wrapper runs $SNAP/usr/bin/openssl); the stand-in runs
+# the node image's `openssl` (Debian's package) with the same arguments. Nothing in the lab serves or checks these
+# certificates (a stand-in node's API is the lab's kube-apiserver): what matters is their paths, dates and names,
+# and that refresh-certs replaces them. Where the stand-in departs from MicroK8s, forced by the lab CA's key never
+# reaching the nodes:
+#   * certs/ca.crt is a copy of the lab's CA (its fingerprint is the join check) and there is no certs/ca.key;
+#   * so server.crt, which MicroK8s signs with ca.crt/ca.key, is signed by a CA of the stand-in's own,
+#     certs/kaapana-lab-standin-ca.{key,crt} (made at install, 3650 days like MicroK8s' CAs).
+# front-proxy-ca.{key,crt} and front-proxy-client.{key,crt} are made as MicroK8s makes them.
+CERTS_DIR = os.path.join(SNAP_DATA, "certs")
+STANDIN_CA = "kaapana-lab-standin-ca"
+STANDIN_CA_SUBJECT = "/CN=kaapana-lab-standin-ca"
+CERT_KEYS = (STANDIN_CA + ".key", "server.key", "front-proxy-ca.key", "front-proxy-client.key")
+CSR_DN = (("C", "GB"), ("ST", "Canonical"), ("L", "Canonical"), ("O", "Canonical"), ("OU", "Canonical"),
+          ("CN", "127.0.0.1"))
+CSR_DNS = ("kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster",
+           "kubernetes.default.svc.cluster.local")
+CSR_IPS = ("127.0.0.1", "10.152.183.1")
+OPENSSL_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def cert_path(name):
+    return os.path.join(CERTS_DIR, name)
+
+
+def real_snap():
+    """$SNAP as MicroK8s prints it (the revision folder, not `current`)."""
+    return "/snap/microk8s/%s" % snap_revision()
+
+
+def csr_conf_template():
+    """MicroK8s' certs/csr.conf.template: the subject of server.crt and its alternative names; render_csr_conf puts
+    the node's addresses where #MOREIPS is."""
+    lines = ["[ req ]", "default_bits = 2048", "prompt = no", "default_md = sha256", "req_extensions = req_ext",
+             "distinguished_name = dn", "", "[ dn ]"]
+    lines += ["%s = %s" % pair for pair in CSR_DN]
+    lines += ["", "[ req_ext ]", "subjectAltName = @alt_names", "", "[ alt_names ]"]
+    lines += ["DNS.%d = %s" % (number, name) for number, name in enumerate(CSR_DNS, 1)]
+    lines += ["IP.%d = %s" % (number, ip) for number, ip in enumerate(CSR_IPS, 1)]
+    lines += ["#MOREIPS", "", "[ v3_ext ]", "authorityKeyIdentifier=keyid,issuer:always", "basicConstraints=CA:FALSE",
+              "keyUsage=keyEncipherment,dataEncipherment,digitalSignature", "extendedKeyUsage=serverAuth,clientAuth",
+              "subjectAltName=@alt_names"]
+    return "\n".join(lines) + "\n"
+
+
+def openssl_tool():
+    tool = shutil.which("openssl", path=os.environ.get("PATH", "") + os.pathsep + "/usr/bin" + os.pathsep + "/bin")
+    if not tool:
+        raise Exit(1, "kaapana lab stand-in: no `openssl` found (the real snap runs its own $SNAP/usr/bin/openssl; "
+                      "the lab's node image installs Debian's openssl)", stderr=True)
+    return tool
+
+
+def openssl(*args, quiet=False, stdin=None, stdout=None):
+    """One `openssl` run. quiet: its output is kept (the install hook's output goes to snapd's log, not to the caller
+    of `snap install`); otherwise it reaches the caller's terminal, as in MicroK8s' wrappers."""
+    sys.stdout.flush()
+    capture = subprocess.PIPE if quiet else None
+    return subprocess.run([openssl_tool()] + list(args), input=stdin, stdout=capture if stdout is None else stdout,
+                          stderr=capture, stdin=None if stdin is not None else subprocess.DEVNULL, text=True,
+                          check=False)
+
+
+def _produced(proc, what):
+    if proc.returncode != 0:
+        raise Exit(1, "kaapana lab stand-in: openssl failed to produce %s: %s" % (what, (proc.stderr or "").strip()),
+                   stderr=True)
+
+
+def render_csr_conf():
+    """utils.sh render_csr_conf: csr.conf.template -> csr.conf.rendered, with the node's addresses (get_ips: the
+    host's addresses less link-local and CNI ones) as IP.3, IP.4, ... unless loopback is all there is."""
+    with open(cert_path("csr.conf.template")) as handle:
+        template = handle.read()
+    ips = node_ips()
+    entries = []
+    if ips and ips != ["127.0.0.1"]:
+        taken = set(re.findall(r"^(IP\.\d+)", template, re.M))
+        number = 3
+        for ip in ips:
+            while "IP.%d" % number in taken:
+                number += 1
+            entries.append("IP.%d = %s" % (number, ip))
+            number += 1
+    with open(cert_path("csr.conf.rendered"), "w") as handle:
+        handle.write(template.replace("#MOREIPS", "\n".join(entries)))
+
+
+def refresh_csr_conf():
+    render_csr_conf()
+    shutil.copyfile(cert_path("csr.conf.rendered"), cert_path("csr.conf"))
+
+
+def gen_server_cert(quiet=False):
+    """utils.sh gen_server_cert: a new request from the existing server.key (the key is kept) and csr.conf, signed
+    for 365 days with csr.conf's v3_ext extensions -- by the stand-in's CA where MicroK8s uses ca.crt/ca.key. Like
+    the shell function (no `set -e`), the status is that of the signing step."""
+    openssl("req", "-new", "-sha256", "-key", cert_path("server.key"), "-out", cert_path("server.csr"),
+            "-config", cert_path("csr.conf"), quiet=quiet)
+    return openssl("x509", "-req", "-sha256", "-in", cert_path("server.csr"), "-CA", cert_path(STANDIN_CA + ".crt"),
+                   "-CAkey", cert_path(STANDIN_CA + ".key"), "-CAcreateserial", "-out", cert_path("server.crt"),
+                   "-days", "365", "-extensions", "v3_ext", "-extfile", cert_path("csr.conf"), quiet=quiet)
+
+
+def gen_proxy_client_cert(quiet=False):
+    """utils.sh gen_proxy_client_cert: CN=front-proxy-client from the existing front-proxy-client.key (csr.conf
+    without `prompt = no`), signed by front-proxy-ca for 365 days with csr.conf's v3_ext extensions."""
+    with open(cert_path("csr.conf")) as handle:
+        config = "".join(line for line in handle.readlines() if not line.startswith("prompt = no"))
+    openssl("req", "-new", "-sha256", "-key", cert_path("front-proxy-client.key"),
+            "-out", cert_path("front-proxy-client.csr"), "-config", "/dev/stdin", "-subj", "/CN=front-proxy-client",
+            stdin=config, quiet=quiet)
+    return openssl("x509", "-req", "-sha256", "-in", cert_path("front-proxy-client.csr"),
+                   "-CA", cert_path("front-proxy-ca.crt"), "-CAkey", cert_path("front-proxy-ca.key"), "-CAcreateserial",
+                   "-out", cert_path("front-proxy-client.crt"), "-days", "365", "-extensions", "v3_ext",
+                   "-extfile", cert_path("csr.conf"), quiet=quiet)
+
+
+def produce_certs():
+    """utils.sh produce_certs as the install hook runs it: RSA 2048 keys that are missing (made side by side), the
+    CAs that are missing (3650 days), csr.conf rendered and, when it changed, server.crt and front-proxy-client.crt
+    made anew (each also when it is missing). Without MicroK8s' ca.key/ca.crt (ca.crt is the lab CA's copy) and
+    serviceaccount.key: the stand-in CA takes ca.key's place as server.crt's signer."""
+    os.makedirs(CERTS_DIR, exist_ok=True)
+    if not os.path.exists(cert_path("csr.conf.template")):
+        with open(cert_path("csr.conf.template"), "w") as handle:
+            handle.write(csr_conf_template())
+    tool = openssl_tool()
+    keys = [key for key in CERT_KEYS if not os.path.exists(cert_path(key))]
+    pool = os.environ.get("KAAPANA_LAB_STANDIN_RSA_KEYS")  # tests: ready keys instead of ~0.5 s of genrsa
+    for key in [key for key in keys if pool and os.path.isfile(os.path.join(pool, key))]:
+        shutil.copyfile(os.path.join(pool, key), cert_path(key))
+        os.chmod(cert_path(key), 0o600)
+        keys.remove(key)
+    procs = [(key, subprocess.Popen([tool, "genrsa", "-out", cert_path(key), "2048"], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)) for key in keys]
+    for key, proc in procs:
+        _stdout, stderr = proc.communicate()
+        _produced(subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr), key)
+    for name, subject in ((STANDIN_CA, STANDIN_CA_SUBJECT), ("front-proxy-ca", "/CN=front-proxy-ca")):
+        if not os.path.exists(cert_path(name + ".crt")):
+            _produced(openssl("req", "-x509", "-new", "-sha256", "-nodes", "-days", "3650",
+                              "-key", cert_path(name + ".key"), "-subj", subject, "-out", cert_path(name + ".crt"),
+                              quiet=True), name + ".crt")
+    render_csr_conf()
+    try:
+        with open(cert_path("csr.conf")) as current, open(cert_path("csr.conf.rendered")) as rendered:
+            changed = current.read() != rendered.read()
+    except OSError:
+        changed = True
+    if changed:
+        shutil.copyfile(cert_path("csr.conf.rendered"), cert_path("csr.conf"))
+    if changed or not os.path.exists(cert_path("server.crt")):
+        _produced(gen_server_cert(quiet=True), "server.crt")
+    if changed or not os.path.exists(cert_path("front-proxy-client.crt")):
+        _produced(gen_proxy_client_cert(quiet=True), "front-proxy-client.crt")
+
+
+def chmod_like_install_hook(top):
+    """The install hook's `chmod -R ug+rwX` and `chmod -R o-rwX` (files 0660, folders 0770)."""
+    for dirpath, _dirnames, filenames in os.walk(top):
+        for path in [dirpath] + [os.path.join(dirpath, name) for name in filenames]:
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                continue
+            bits = stat.S_IMODE(mode) | 0o660
+            if stat.S_ISDIR(mode) or bits & 0o111:
+                bits |= 0o110
+            os.chmod(path, bits & ~0o007)
+
+
+def ensure_certs():
+    """A node installed before the stand-in kept MicroK8s' certificates has only certs/ca.crt: make the rest once,
+    as the install hook now does."""
+    if has_lock("installed.lock") and not all(os.path.exists(cert_path(name)) for name in
+                                              ("csr.conf.template", STANDIN_CA + ".crt", "front-proxy-ca.crt")):
+        produce_certs()
+        chmod_like_install_hook(CERTS_DIR)
+
+
+def openssl_time(text):
+    """Epoch seconds of openssl's `notAfter=Mmm DD HH:MM:SS YYYY GMT` value."""
+    month, day, clock, year = text.split()[:4]
+    hours, minutes, seconds = (int(part) for part in clock.split(":"))
+    return calendar.timegm((int(year), OPENSSL_MONTHS.index(month) + 1, int(day), hours, minutes, seconds))
 
 
 # ---- status (scripts/wrappers/status.py) ---------------------------------------------------------
@@ -2584,11 +2782,13 @@ def snap_tool():
 
 
 def _snap(*args, quiet=False):
+    """Run the snap stand-in; its exit status (127 when there is none)."""
     tool = snap_tool()
-    if tool:
-        sys.stdout.flush()
-        subprocess.run([sys.executable, tool] + list(args),
-                       stdout=subprocess.DEVNULL if quiet else None, check=False)
+    if not tool:
+        return 127
+    sys.stdout.flush()
+    return subprocess.run([sys.executable, tool] + list(args),
+                          stdout=subprocess.DEVNULL if quiet else None, check=False).returncode
 
 
 def cmd_stop(argv):
@@ -2904,6 +3104,243 @@ def _ctr_filter(name, filt):
     return re.search(value, name) is not None
 
 
+# ---- refresh-certs (scripts/wrappers/refresh_certs.py, wrappers/microk8s-refresh-certs.wrapper) ---------
+REFRESH_CERTS = (("ca.crt", "CA"), ("server.crt", "server"), ("front-proxy-client.crt", "front proxy client"))
+REFRESH_CERTS_PROG = "refresh_certs.py"  # click's program name: the script's file name
+NO_CA_REFRESH = ("kaapana lab stand-in: `microk8s refresh-certs` does not implement replacing the CA (ca.crt): on "
+                 "the lab's nodes certs/ca.crt is the lab CA, whose key is not on the nodes. "
+                 "server.crt and front-proxy-client.crt can be refreshed.")
+
+
+def is_root():
+    """Root as the snap stand-in judges it: the effective uid, and a fake root always counts as root --
+    unless KAAPANA_LAB_STANDIN_EUID (tests, fake root only) names another uid."""
+    if ROOT in ("", "/"):
+        return os.geteuid() == 0
+    return (os.environ.get("KAAPANA_LAB_STANDIN_EUID") or "0").strip() == "0"
+
+
+def exit_if_no_root():
+    """common/utils.py exit_if_no_root (click.echo, stdout)."""
+    if not is_root():
+        raise Exit(50, "Elevated permissions is needed for this operation. Please run this command with sudo.")
+
+
+class ClickUsage(Exception):
+    """A click 7.0 usage error (the snap's python3-click, Ubuntu 20.04): usage line, blank line, `Error: ...` on
+    stderr, exit 2."""
+
+
+def parse_refresh_certs(argv):
+    """click 7.0's parser for refresh_certs.py: flags -u/--undo, -c/--check, -h/--help (the command's own, so click
+    adds no --help and prints no "Try ... for help" hint), -e/--cert CHOICE, optional argument CA_DIR
+    (click.Path(exists=True)); options and the argument may be mixed, `--` ends the options."""
+    flags = {"-u": "undo", "--undo": "undo", "-c": "check", "--check": "check", "-h": "help", "--help": "help"}
+    longs = ("--undo", "--check", "--cert", "--help")
+    opts = {"undo": False, "check": False, "cert": None, "help": False}
+    positional = []
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--":
+            positional += rest
+            break
+        if arg[:1] != "-" or len(arg) < 2:
+            positional.append(arg)
+            continue
+        name, equals, value = arg.partition("=")
+        if name in longs or arg.startswith("--"):
+            if name not in longs:
+                matches = sorted(word for word in longs if word.startswith(name))
+                hint = ("  Did you mean %s?" % matches[0] if len(matches) == 1 else
+                        "  (Possible options: %s)" % ", ".join(matches) if matches else "")
+                raise ClickUsage("no such option: %s%s" % (name, hint))
+            if name == "--cert":
+                if not equals:
+                    if not rest:
+                        raise ClickUsage("%s option requires an argument" % name)
+                    value = rest.pop(0)
+                opts["cert"] = value
+            elif equals:
+                raise ClickUsage("%s option does not take a value" % name)
+            else:
+                opts[flags[name]] = True
+            continue
+        for index in range(1, len(arg)):
+            opt = "-" + arg[index]
+            if opt in flags:
+                opts[flags[opt]] = True
+            elif opt == "-e":
+                value = arg[index + 1:]
+                if not value:
+                    if not rest:
+                        raise ClickUsage("-e option requires an argument")
+                    value = rest.pop(0)
+                opts["cert"] = value
+                break
+            else:
+                raise ClickUsage("no such option: %s" % opt)
+    names = [name for name, _title in REFRESH_CERTS]
+    if opts["cert"] is not None and opts["cert"] not in names:
+        raise ClickUsage('Invalid value for "-e" / "--cert": invalid choice: %s. (choose from %s)'
+                         % (opts["cert"], ", ".join(names)))
+    ca_dir = positional.pop(0) if positional else None
+    if ca_dir is not None and not os.path.exists(ca_dir):  # the caller's path, as `ctr images import` takes it
+        raise ClickUsage('Invalid value for "[CA_DIR]": Path "%s" does not exist.' % ca_dir)
+    if positional:
+        raise ClickUsage("Got unexpected extra argument%s (%s)" % ("s" if len(positional) != 1 else "",
+                                                                   " ".join(positional)))
+    return ca_dir, opts
+
+
+def refresh_certs_help():
+    return ("Usage: microk8s refresh-certs [OPTIONS] [CA_DIR]\n\n"
+            "  Replace the CA certificates with the ca.crt and ca.key found in CA_DIR.\n"
+            "  Omit the CA_DIR argument and use the '--cert' flag to auto-generate a new CA\n"
+            "  or any other certificate.\n\n"
+            "Options:\n"
+            "  -c, --check  Check the expiration time of the installed certificates\n"
+            "  -e, --cert   The certificate to be autogenerated, must be one of %s\n"
+            "  -u, --undo   Revert the last refresh performed\n"
+            "  -h, --help       Show this message and exit." % [name for name, _title in REFRESH_CERTS])
+
+
+def backup_dir():
+    return os.path.join(SNAP_DATA, "certs-backup") + "/"
+
+
+def shown_backup_dir():
+    return "%s/certs-backup/" % real_snap_data()
+
+
+def check_certificates():
+    """refresh_certs.py check_certificate: `openssl.wrapper x509 -enddate -noout -in certs/<file>` for each file;
+    the days are (notAfter - now).days on the stand-in's clock. A failing openssl (missing or unreadable file) ends
+    the list with the CalledProcessError's text, exit 4."""
+    for name, title in REFRESH_CERTS:
+        proc = openssl("x509", "-enddate", "-noout", "-in", cert_path(name), stdout=subprocess.PIPE)
+        if proc.returncode != 0:
+            shown = ["%s/openssl.wrapper" % real_snap(), "x509", "-enddate", "-noout", "-in",
+                     "%s/certs/%s" % (real_snap_data(), name)]
+            raise Exit(4, "Failed to get certificate info. %s" % subprocess.CalledProcessError(proc.returncode, shown))
+        days = int((openssl_time(proc.stdout.split("=", 1)[1]) - now()) // 86400)
+        out("The %s certificate will expire in %d days." % (title, days))
+
+
+def _cp_r(source, target, shown):
+    proc = subprocess.run(["cp", "-r", source, target], stdin=subprocess.DEVNULL, check=False)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, ["cp", "-r"] + shown)
+
+
+def take_backup():
+    """refresh_certs.py take_backup: certs/ and credentials/ copied into certs-backup/ (`cp -r`, so a second backup
+    is copied over the first)."""
+    data = real_snap_data()
+    try:
+        os.makedirs(backup_dir(), exist_ok=True)
+        _cp_r(CERTS_DIR, backup_dir(), ["%s/certs" % data, shown_backup_dir()])
+        _cp_r(os.path.join(SNAP_DATA, "credentials"), backup_dir(), ["%s/credentials" % data, shown_backup_dir()])
+    except (subprocess.CalledProcessError, OSError) as error:
+        raise Exit(10, "Failed to backup the current CA. %s" % error) from error
+
+
+def restart_daemon(service):
+    """refresh_certs.py restart(service): `snapctl restart microk8s.daemon-<service>`, here `snap restart` of the
+    snap stand-in (quiet: snapctl prints nothing), which runs the services-started hook as every (re)start does
+    (args files re-read, CNI image pulled, Node settled). A restarted kubelite stops posting the Node's status for a
+    moment: like `microk8s stop`, the stand-in labels the Node kaapana.lab/standin-state=restarting and posts
+    Ready=Unknown right before the restart; the services-started hook removes the label and KWOK makes the Node
+    Ready again (after its kwok.test/ready-after delay)."""
+    out("Restarting service %s." % service)
+    if service == "kubelite" and (local_state().get("role") != "standalone" or is_primary()):
+        mark_node_state(node_name(), "restarting", "Kubelet stopped posting node status.")
+    if _snap("restart", "microk8s.daemon-%s" % service, quiet=True) != 0:
+        raise Exit(4, "Failed to restart service microk8s.daemon-%s." % service)
+
+
+def restart_all():
+    """refresh_certs.py restart(): the stop wrapper (its failure ignored), then the start wrapper."""
+    out("Restarting, please wait.")
+    for command in (cmd_stop, cmd_start):
+        try:
+            command([])
+        except Exit as exit_:
+            if exit_.message:
+                (err if exit_.stderr else out)(exit_.message)
+            if exit_.code and command is cmd_start:
+                raise Exit(4, "Failed to start MicroK8s after reverting the certificates") from exit_
+
+
+def undo_refresh():
+    """refresh_certs.py undo_refresh: the backup's certs/ and credentials/ copied back over the current ones, then
+    MicroK8s restarted."""
+    if not os.path.exists(backup_dir()):
+        raise Exit(1, "No previous backup found")
+    try:
+        _cp_r(os.path.join(backup_dir(), "certs"), SNAP_DATA + "/", [])
+        _cp_r(os.path.join(backup_dir(), "credentials"), SNAP_DATA, [])
+    except subprocess.CalledProcessError as error:
+        raise Exit(4, "Failed to recover certificates") from error
+    restart_all()
+
+
+def refresh_cert(cert):
+    """refresh_certs.py refresh_cert for server.crt and front-proxy-client.crt: backup, `rm` of the certificate,
+    refresh_csr_conf (the node's current addresses) and gen_server_cert/gen_proxy_client_cert (their keys are kept),
+    then the restarts; a failed openssl reverts to the backup (exit 20)."""
+    out("Taking a backup of the current certificates under %s" % shown_backup_dir())
+    take_backup()
+    out("Creating new certificates")
+    target = cert_path(cert)
+    if os.path.exists(target):
+        os.remove(target)
+    refresh_csr_conf()
+    proc = gen_server_cert() if cert == "server.crt" else gen_proxy_client_cert()
+    if proc.returncode != 0:
+        out("Failed to produce new certificates. Reverting.")
+        undo_refresh()
+        raise Exit(20)
+    restart_daemon("kubelite")
+    if cert == "server.crt":
+        restart_daemon("cluster-agent")
+
+
+def cmd_refresh_certs(argv):
+    if has_lock("clustered.lock"):
+        raise Exit(0, "This MicroK8s deployment is acting as a node in a cluster. Please use the microk8s "
+                      "refresh-certs command on the master\nand then return to this node to perform a microk8s "
+                      "leave and re-join.")
+    try:
+        ca_dir, opts = parse_refresh_certs(argv)
+    except ClickUsage as error:
+        raise Exit(2, "Usage: %s [OPTIONS] [CA_DIR]\n\nError: %s" % (REFRESH_CERTS_PROG, error), stderr=True) from error
+    if opts["help"]:
+        raise Exit(0, refresh_certs_help())
+    if ca_dir is not None and (opts["undo"] or opts["check"] or opts["cert"]):
+        raise Exit(1, "Please do not set any options in combination with the CA_DIR.")
+    if sum(1 for op in (opts["undo"], opts["check"], opts["cert"]) if op) > 1:
+        raise Exit(2, "Please select only one of the options -c, -u or -e.")
+    exit_if_no_root()
+    ensure_certs()
+    if opts["check"]:
+        check_certificates()
+        return
+    if opts["undo"]:
+        undo_refresh()
+        return
+    if ca_dir is None and not opts["cert"]:
+        raise Exit(3, "Please use the '--cert' flag to select the certificate you need refreshed.\n\n"
+                      "Available certificate options:\n"
+                      "'server.crt': refreshes the server certificate\n"
+                      "'front-proxy-client.crt': refreshes the front proxy client certificate\n"
+                      "'ca.crt': refreshes the root CA and all certificates created from it.\n"
+                      "            Warning: refreshing the root CA requires nodes to leave and re-join the cluster")
+    if ca_dir is not None or opts["cert"] == "ca.crt":
+        raise Exit(1, NO_CA_REFRESH, stderr=True)
+    refresh_cert(opts["cert"])
+
+
 # ---- dispatch ------------------------------------------------------------------------------------------
 WRAPPERS = ["add-node", "addons", "config", "ctr", "dashboard-proxy", "dbctl", "disable", "enable", "helm", "helm3",
             "images", "istioctl", "join", "kubectl", "leave", "linkerd", "refresh-certs", "remove-node", "reset",
@@ -2922,6 +3359,7 @@ def dispatch(app, argv):
         "add-node": cmd_add_node, "join": cmd_join, "leave": cmd_leave, "remove-node": cmd_remove_node,
         "config": cmd_config, "kubectl": cmd_kubectl, "helm": cmd_helm, "helm3": cmd_helm, "ctr": cmd_ctr,
         "start": cmd_start, "stop": cmd_stop, "version": cmd_version, "inspect": cmd_inspect,
+        "refresh-certs": cmd_refresh_certs,
     }
     if app in commands:
         return commands[app](argv)
@@ -2952,6 +3390,7 @@ def main(argv):
                 hook_remove()
             elif hook == "post-refresh":
                 render_containerd_toml()
+                ensure_certs()
             elif hook == "launch-addons" and has_lock("installed.lock"):
                 apply_pending_launch_addons()
             elif hook == "services-started" and has_lock("installed.lock"):

@@ -4,9 +4,12 @@ The stand-ins run as subprocesses against a fake root (KAAPANA_LAB_STANDIN_ROOT)
 the host is touched. The lab API is replaced by lab/tests/fake_kubectl.py, a tiny object
 store that answers the kubectl command lines the microk8s stand-in issues. Expected outputs are
 taken from the upstream programs: canonical/microk8s 1.33 (status.py, add_token.py, join.py,
-default-args), snapd (cmd/snapd/cli), Go's text/tabwriter, PyYAML and NVIDIA nvidia-smi captures.
+default-args, refresh_certs.py, actions/common/utils.sh), snapd (cmd/snapd/cli), Go's text/tabwriter, PyYAML
+and NVIDIA nvidia-smi captures. The certificate tests need `openssl` on PATH (the microk8s stand-in runs it) and
+parse what it made with the `cryptography` package.
 """
 import base64
+import datetime
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -21,6 +24,10 @@ import time
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from lab.standins import common
 from lab.standins import nvidia_smi as smi
@@ -89,8 +96,20 @@ def api(tmp_path):
     return Api()
 
 
+@pytest.fixture(scope="session")
+def rsa_keys(tmp_path_factory):
+    """Ready RSA keys for the microk8s stand-in's certificates (KAAPANA_LAB_STANDIN_RSA_KEYS): `openssl genrsa`
+    costs ~0.5 s per install; the certificate tests switch the pool off and let openssl make them."""
+    folder = tmp_path_factory.mktemp("rsa-keys")
+    for name in ("kaapana-lab-standin-ca.key", "server.key", "front-proxy-ca.key", "front-proxy-client.key"):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        (folder / name).write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption()))
+    return folder
+
+
 @pytest.fixture
-def node_factory(tmp_path, api):
+def node_factory(tmp_path, api, rsa_keys):
     def make(name, ip, primary=False, gpus=0, with_lab_files=True):
         root = tmp_path / name
         (root / "etc").mkdir(parents=True)
@@ -106,7 +125,8 @@ def node_factory(tmp_path, api):
                         KAAPANA_LAB_NODE_NAME=name, KAAPANA_LAB_PRIMARY="true" if primary else "false",
                         KAAPANA_LAB_GPU_COUNT=str(gpus), KAAPANA_LAB_STANDIN_KUBECTL=api.kubectl_path,
                         KAAPANA_LAB_STANDIN_HELM=api.helm_path, FAKE_KUBE_STORE=str(api.path),
-                        FAKE_KUBE_READY_NODE="1", PATH="/usr/bin:/bin:/snap/bin")
+                        FAKE_KUBE_READY_NODE="1", PATH="/usr/bin:/bin:/snap/bin",
+                        KAAPANA_LAB_STANDIN_RSA_KEYS=str(rsa_keys))
 
         class Node:
             pass
@@ -900,6 +920,250 @@ def test_inspect_and_help(primary):
     assert proc.returncode == 1 and proc.stdout.startswith("'nosuch' is not a valid MicroK8s subcommand.\n"
                                                            "Available subcommands are:\n\tadd-node\n")
     assert "kaapana lab stand-in" in primary.microk8s("help").stdout
+
+
+# ---- MicroK8s' certificates and refresh-certs (refresh_certs.py, actions/common/utils.sh) ---------------------------
+STANDIN_CA_NAME = "CN=kaapana-lab-standin-ca"
+SERVER_SUBJECT = "CN=127.0.0.1,OU=Canonical,O=Canonical,L=Canonical,ST=Canonical,C=GB"
+SERVER_DNS = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster",
+              "kubernetes.default.svc.cluster.local"]
+BACKUP_LINE = "Taking a backup of the current certificates under /var/snap/microk8s/8205/certs-backup/\n"
+NO_ROOT = "Elevated permissions is needed for this operation. Please run this command with sudo.\n"
+CLICK_USAGE = "Usage: refresh_certs.py [OPTIONS] [CA_DIR]\n\nError: "
+
+
+@pytest.fixture(scope="session")
+def lab_ca_pem():
+    """A real lab CA certificate (the node_factory's CA_PEM is only PEM armour, which openssl cannot read)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kaapana-lab-ca")])
+    start = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(start)
+            .not_valid_after(start + datetime.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def install_certs_node(node_factory, lab_ca_pem, genrsa=False):
+    """A primary node with a real lab CA; genrsa: its keys made by `openssl genrsa`, as on a lab node."""
+    node = node_factory("certs-main", "10.89.0.20 10.0.2.15", primary=True)
+    (node.root / "etc" / "kaapana-lab" / "ca.crt").write_bytes(lab_ca_pem)
+    if genrsa:
+        node.env["KAAPANA_LAB_STANDIN_RSA_KEYS"] = ""
+    proc = node.snap("install", "microk8s", "--classic", "--channel=1.33/stable")
+    assert proc.returncode == 0, proc.stderr
+    node.certs = node.data / "certs"
+    return node
+
+
+@pytest.fixture
+def certs_node(node_factory, lab_ca_pem):
+    return install_certs_node(node_factory, lab_ca_pem)
+
+
+def cert_of(path):
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def public_der(key):
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def key_of(path):
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def days_left(cert, at=NOW):
+    """refresh_certs.py: (notAfter - now).days."""
+    return (cert.not_valid_after_utc - datetime.datetime.fromtimestamp(at, datetime.timezone.utc)).days
+
+
+def test_install_produces_microk8s_certificates(node_factory, lab_ca_pem):
+    certs_node = install_certs_node(node_factory, lab_ca_pem, genrsa=True)
+    certs = certs_node.certs
+    names = {p.name for p in certs.iterdir()}
+    assert {"ca.crt", "server.key", "server.crt", "front-proxy-ca.key", "front-proxy-ca.crt", "front-proxy-client.key",
+            "front-proxy-client.crt", "kaapana-lab-standin-ca.key", "kaapana-lab-standin-ca.crt", "csr.conf.template",
+            "csr.conf"} <= names
+    assert "ca.key" not in names  # the lab CA's key never reaches a node
+    assert (certs / "ca.crt").read_bytes() == lab_ca_pem
+    # the install hook's chmod -R ug+rwX,o-rwX
+    assert (certs.stat().st_mode & 0o777) == 0o770
+    assert {oct(p.stat().st_mode & 0o777) for p in certs.iterdir()} == {"0o660"}
+    assert "IP.2 = 10.152.183.1\nIP.3 = 10.89.0.20\nIP.4 = 10.0.2.15\n\n[ v3_ext ]" in (certs / "csr.conf").read_text()
+
+    standin_ca, server = cert_of(certs / "kaapana-lab-standin-ca.crt"), cert_of(certs / "server.crt")
+    assert standin_ca.subject.rfc4514_string() == STANDIN_CA_NAME
+    assert standin_ca.not_valid_after_utc - standin_ca.not_valid_before_utc == datetime.timedelta(days=3650)
+    assert server.subject.rfc4514_string() == SERVER_SUBJECT
+    assert server.issuer == standin_ca.subject
+    server.verify_directly_issued_by(standin_ca)
+    assert server.not_valid_after_utc - server.not_valid_before_utc == datetime.timedelta(days=365)
+    assert public_der(server.public_key()) == public_der(key_of(certs / "server.key").public_key())
+    sans = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == SERVER_DNS
+    ips = [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)]
+    assert ips == ["127.0.0.1", "10.152.183.1", "10.89.0.20", "10.0.2.15"]
+    usages = server.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usages) == [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert server.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+
+    proxy_ca, proxy_client = cert_of(certs / "front-proxy-ca.crt"), cert_of(certs / "front-proxy-client.crt")
+    assert proxy_ca.subject.rfc4514_string() == proxy_ca.issuer.rfc4514_string() == "CN=front-proxy-ca"
+    assert proxy_ca.not_valid_after_utc - proxy_ca.not_valid_before_utc == datetime.timedelta(days=3650)
+    assert proxy_client.subject.rfc4514_string() == "CN=front-proxy-client"
+    proxy_client.verify_directly_issued_by(proxy_ca)
+    assert proxy_client.not_valid_after_utc - proxy_client.not_valid_before_utc == datetime.timedelta(days=365)
+    assert public_der(proxy_client.public_key()) == public_der(key_of(certs / "front-proxy-client.key").public_key())
+
+
+def test_refresh_certs_check_prints_the_days_left(certs_node):
+    certs = certs_node.certs
+    ca, server, proxy = (cert_of(certs / name) for name in ("ca.crt", "server.crt", "front-proxy-client.crt"))
+    proc = certs_node.microk8s("refresh-certs", "-c")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout == ("The CA certificate will expire in %d days.\n"
+                           "The server certificate will expire in %d days.\n"
+                           "The front proxy client certificate will expire in %d days.\n"
+                           % (days_left(ca), days_left(server), days_left(proxy)))
+    # on the real clock, right after the install: a certificate of 365 days has 364 whole days left, as on MicroK8s
+    at = time.time()
+    proc = certs_node.microk8s("refresh-certs", "--check", env={"KAAPANA_LAB_STANDIN_NOW": str(at)})
+    assert proc.stdout.splitlines()[1:] == ["The server certificate will expire in 364 days.",
+                                            "The front proxy client certificate will expire in 364 days."]
+    assert proc.stdout.splitlines()[0] == "The CA certificate will expire in %d days." % days_left(ca, at)
+
+
+def test_refresh_certs_check_fails_as_upstream_on_an_unreadable_certificate(certs_node, primary):
+    (certs_node.certs / "server.crt").unlink()
+    proc = certs_node.microk8s("refresh-certs", "-c")
+    assert proc.returncode == 4
+    assert proc.stdout.splitlines() == [
+        "The CA certificate will expire in %d days." % days_left(cert_of(certs_node.certs / "ca.crt")),
+        "Failed to get certificate info. Command '['/snap/microk8s/8205/openssl.wrapper', 'x509', '-enddate', "
+        "'-noout', '-in', '/var/snap/microk8s/8205/certs/server.crt']' returned non-zero exit status 1."]
+    # the primary fixture's lab CA is no certificate openssl can read: the first line fails
+    proc = primary.microk8s("refresh-certs", "-c")
+    assert (proc.returncode, proc.stdout) == (4, "Failed to get certificate info. Command '['/snap/microk8s/8205/"
+                                                 "openssl.wrapper', 'x509', '-enddate', '-noout', '-in', '/var/snap/"
+                                                 "microk8s/8205/certs/ca.crt']' returned non-zero exit status 1.\n")
+
+
+def test_refresh_certs_server_crt(certs_node, api):
+    certs = certs_node.certs
+    before = {name: (certs / name).read_bytes() for name in ("ca.crt", "server.crt", "server.key",
+                                                             "front-proxy-client.crt")}
+    old = cert_of(certs / "server.crt")
+    proc = certs_node.microk8s("refresh-certs", "-e", "server.crt")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (BACKUP_LINE + "Creating new certificates\n"
+                           "Restarting service kubelite.\nRestarting service cluster-agent.\n")
+    new = cert_of(certs / "server.crt")
+    assert new.serial_number != old.serial_number
+    assert new.fingerprint(hashes.SHA256()) != old.fingerprint(hashes.SHA256())
+    assert new.not_valid_after_utc >= old.not_valid_after_utc
+    assert new.not_valid_after_utc - new.not_valid_before_utc == datetime.timedelta(days=365)
+    assert new.subject.rfc4514_string() == SERVER_SUBJECT and new.issuer.rfc4514_string() == STANDIN_CA_NAME
+    # gen_server_cert keeps server.key; ca.crt and the other certificate stay as they were
+    for name in ("ca.crt", "server.key", "front-proxy-client.crt"):
+        assert (certs / name).read_bytes() == before[name], name
+    backup = certs_node.data / "certs-backup"
+    assert (backup / "certs" / "server.crt").read_bytes() == before["server.crt"]
+    assert (backup / "certs" / "ca.crt").read_bytes() == before["ca.crt"]
+    assert (backup / "credentials" / "client.config").exists()
+    # kubelite restarted: the Node was posted NotReady (Ready=Unknown) and the restart's services-started hook
+    # removed the state label again, so KWOK turns it Ready
+    node = api.get("Node", "certs-main")
+    assert "kaapana.lab/standin-state" not in node["metadata"]["labels"]
+    ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
+    assert ready and ready[0]["status"] == "Unknown"
+    assert re.search(r"microk8s.daemon-kubelite +enabled +active", certs_node.snap("services").stdout)
+    assert certs_node.microk8s("status").stdout.startswith("microk8s is running\n")
+
+
+def test_refresh_certs_front_proxy_client_crt(certs_node):
+    certs = certs_node.certs
+    server, key = (certs / "server.crt").read_bytes(), (certs / "front-proxy-client.key").read_bytes()
+    old = cert_of(certs / "front-proxy-client.crt")
+    proc = certs_node.microk8s("refresh-certs", "--cert", "front-proxy-client.crt")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == BACKUP_LINE + "Creating new certificates\nRestarting service kubelite.\n"
+    new = cert_of(certs / "front-proxy-client.crt")
+    assert new.serial_number != old.serial_number and new.not_valid_after_utc >= old.not_valid_after_utc
+    assert new.subject.rfc4514_string() == "CN=front-proxy-client"
+    new.verify_directly_issued_by(cert_of(certs / "front-proxy-ca.crt"))
+    assert (certs / "front-proxy-client.key").read_bytes() == key and (certs / "server.crt").read_bytes() == server
+
+
+def test_refresh_certs_undo_restores_the_backup(certs_node):
+    proc = certs_node.microk8s("refresh-certs", "-u")
+    assert (proc.returncode, proc.stdout) == (1, "No previous backup found\n")
+    original = (certs_node.certs / "server.crt").read_bytes()
+    assert certs_node.microk8s("refresh-certs", "-e", "server.crt").returncode == 0
+    assert (certs_node.certs / "server.crt").read_bytes() != original
+    proc = certs_node.microk8s("refresh-certs", "--undo")
+    assert (proc.returncode, proc.stdout) == (0, "Restarting, please wait.\nStopped.\nStopped.\n")
+    assert (certs_node.certs / "server.crt").read_bytes() == original
+    assert certs_node.microk8s("status").stdout.startswith("microk8s is running\n")
+
+
+def test_refresh_certs_errors_as_upstream(primary, tmp_path):
+    def refresh(*args, **env):
+        return primary.microk8s("refresh-certs", *args, env=env)
+
+    ca_dir = tmp_path / "my-ca"
+    ca_dir.mkdir()
+    proc = refresh("-c", KAAPANA_LAB_STANDIN_EUID="1000")
+    assert (proc.returncode, proc.stdout) == (50, NO_ROOT)
+    # option conflicts are found before the root check
+    proc = refresh("-c", "-u", KAAPANA_LAB_STANDIN_EUID="1000")
+    assert (proc.returncode, proc.stdout) == (2, "Please select only one of the options -c, -u or -e.\n")
+    assert refresh("-c", "-e", "server.crt").returncode == 2
+    proc = refresh("-c", str(ca_dir))
+    assert (proc.returncode, proc.stdout) == (1, "Please do not set any options in combination with the CA_DIR.\n")
+    proc = refresh()
+    assert proc.returncode == 3
+    assert proc.stdout == ("Please use the '--cert' flag to select the certificate you need refreshed.\n\n"
+                           "Available certificate options:\n"
+                           "'server.crt': refreshes the server certificate\n"
+                           "'front-proxy-client.crt': refreshes the front proxy client certificate\n"
+                           "'ca.crt': refreshes the root CA and all certificates created from it.\n"
+                           "            Warning: refreshing the root CA requires nodes to leave and re-join the "
+                           "cluster\n")
+    # replacing the CA: not on the lab's nodes, and nothing is touched
+    for args in (("-e", "ca.crt"), (str(ca_dir),)):
+        proc = refresh(*args)
+        assert proc.returncode == 1 and proc.stdout == ""
+        assert proc.stderr.startswith("kaapana lab stand-in: `microk8s refresh-certs` does not implement replacing "
+                                      "the CA"), proc.stderr
+    assert not (primary.data / "certs-backup").exists()
+    # click 7.0's usage errors (stderr, exit 2)
+    proc = refresh("-e", "key.pem")
+    assert proc.returncode == 2
+    assert proc.stderr == CLICK_USAGE + ('Invalid value for "-e" / "--cert": invalid choice: key.pem. '
+                                         '(choose from ca.crt, server.crt, front-proxy-client.crt)\n')
+    proc = refresh(str(tmp_path / "missing"))
+    assert proc.returncode == 2
+    assert proc.stderr == CLICK_USAGE + 'Invalid value for "[CA_DIR]": Path "%s" does not exist.\n' % (tmp_path / "missing")
+    assert refresh("-e").stderr == CLICK_USAGE + "-e option requires an argument\n"
+    assert refresh("--c").stderr == CLICK_USAGE + "no such option: --c  (Possible options: --cert, --check)\n"
+    proc = refresh("-h")
+    assert proc.returncode == 0 and proc.stdout.startswith("Usage: microk8s refresh-certs [OPTIONS] [CA_DIR]\n")
+
+
+def test_refresh_certs_makes_the_certificates_an_older_install_lacks(primary):
+    """Nodes installed before the stand-in kept MicroK8s' certificates have only certs/ca.crt."""
+    certs = primary.data / "certs"
+    for path in certs.iterdir():
+        if path.name != "ca.crt":
+            path.unlink()
+    proc = primary.microk8s("refresh-certs", "-e", "front-proxy-client.crt")
+    assert proc.returncode == 0, proc.stderr
+    assert (primary.data / "certs-backup" / "certs" / "server.crt").exists()
+    cert_of(certs / "front-proxy-client.crt").verify_directly_issued_by(cert_of(certs / "front-proxy-ca.crt"))
+    cert_of(certs / "server.crt").verify_directly_issued_by(cert_of(certs / "kaapana-lab-standin-ca.crt"))
 
 
 # ---- provisioner ----------------------------------------------------------------------------------------------------------
