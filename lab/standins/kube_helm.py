@@ -1,4 +1,4 @@
-"""kaapana lab STAND-IN for kube-helm's init-extensions Job -- NOT Kaapana's kube-helm.
+"""kaapana lab STAND-IN for kube-helm's init-extensions Job and the cert-init/cert-copy Jobs -- NOT Kaapana's.
 
 A host-side process of the test lab. In Kaapana, the admin chart's Job ``init-extensions`` (kube-helm-chart
 templates/init_jobs.yaml) runs ``preinstall_extensions.py``: it waits for the preinstall extensions' chart
@@ -25,21 +25,62 @@ files (its init container polls every 2 s, then the script up to 10 x 1 s per ch
   ``lab.preinstallFailRelease`` of the admin chart is handled by the fixture charts themselves (a failing
   pre-install hook), so the release ends ``failed`` through Helm.
 
+It also stands in for the cert-init image's ``handle-secret.sh`` (kaapana release/0.6.1
+``services/kaapana-admin/admin-init/docker/handle-secret.sh``), which Kaapana runs in the admin chart's Job
+``cert-init-<xyz>`` (cert-init-chart, ``ACTION=install``) and the platform chart's Job ``cert-copy-<xyz>``
+(cert-copy-chart, ``ACTION=copy``). For each Job whose name starts with ``cert-init-`` or ``cert-copy-``, once
+per Job UID (the same ``handled.json``), ``LAB_KUBE_HELM_DELAY`` seconds after its creation and only once the
+Job has succeeded (a pod that never ran, e.g. Pending without a storage node or with an injected fault, did
+nothing in Kaapana either; a failed Job is recorded and left alone), it acts by the Job's ``ACTION`` env:
+
+* ``install``: if the Secret ``SECRET_NAME`` exists in ``SECRET_NAMESPACE`` (the services namespace), nothing.
+  Otherwise a self-signed certificate as the script's ``openssl genrsa 4096`` + ``openssl req -new -x509
+  -nodes -sha256 -days EXPIRATION -subj /CN=COMMON_NAME -addext extendedKeyUsage=serverAuth -addext
+  subjectAltName=...`` makes it (OpenSSL 3 with its default configuration, as in the Alpine image): RSA 4096
+  (about 0.5 s with the ``cryptography`` package here, so the real size is kept), a PKCS#8 key, CN=COMMON_NAME
+  as subject and issuer, a random serial, valid from now for EXPIRATION days, the extensions subjectKeyIdentifier,
+  authorityKeyIdentifier, basicConstraints CA:TRUE (critical; OpenSSL's ``v3_ca``), extendedKeyUsage serverAuth
+  and subjectAltName ``IP:HOSTNAME`` when HOSTNAME matches the script's IPv4 pattern, else ``DNS:HOSTNAME``.
+  It becomes a ``kubernetes.io/tls`` Secret (``tls.crt``, ``tls.key``; no labels, no annotations, as ``kubectl
+  create secret tls`` makes it) in ``ADMIN_NAMESPACE``, only if none exists there. The real script first
+  installs the ``tls.crt``/``tls.key`` an admin left on the tls PV (``/cert/tls``, PVC ``tls-pv-claim``); this
+  process runs on the host and does not read the node's files, so it always generates. The script resolves a
+  DNS name with ``nslookup`` and exits 1 when that fails; the host cannot tell what the cluster's DNS would
+  answer, so only an empty HOSTNAME (which never resolves) fails here.
+* ``copy``: nothing when ``SECRET_NAMESPACE`` equals ``ADMIN_NAMESPACE`` or the namespace ``SECRET_NAMESPACE`` does
+  not exist. Otherwise it waits for the Secret in ``ADMIN_NAMESPACE`` (the script: 10 tries 5 s apart, then
+  ``Failed!``): without blocking, it looks again on later polls and gives up 50 s after its first look. Then,
+  only if absent in ``SECRET_NAMESPACE``, it creates the copy as the script's ``kubectl get -ojson | jq 'del(...)'
+  | kubectl apply`` does: same type, data, labels and annotations, plus the annotation
+  ``kubectl.kubernetes.io/last-applied-configuration`` that ``kubectl apply`` writes (it holds the data, the key
+  included, as in Kaapana).
+
+``remove`` (the admin chart's pre-delete hook ``remove-secret-<xyz>``) is not acted on: the script's
+``remove_cert`` has its condition inverted and never deletes an existing Secret. A Secret made by a Job belongs to
+no Helm release, so ``helm uninstall`` leaves it in both namespaces. Logs name the Secret, the SAN, the validity
+and the certificate's SHA-256 fingerprint, never the key.
+
 Run: ``.venv/bin/python lab/standins/kube_helm.py --kubeconfig K --helm HELM --registry HOST:PORT
 --registry-user U --registry-password-file F --state-dir D``. It exits cleanly (status 0) on SIGTERM or SIGINT.
 """
 import argparse
 import base64
 import datetime
+import ipaddress
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
@@ -48,6 +89,13 @@ VALUES_SECRET_ANNOTATION = "kaapana.lab/values-secret"
 RELEASE_LABEL = "kaapana.lab/installed-by=kube-helm-standin"
 DEFAULT_DELAY = 3.0
 LOG = logging.getLogger("kaapana-lab-kube-helm")
+
+# handle-secret.sh (the cert-init image)
+CERT_JOB_PREFIXES = ("cert-init-", "cert-copy-")
+RSA_BITS = 4096  # openssl genrsa 4096
+COPY_TRIES, COPY_INTERVAL = 10, 5.0  # copy_cert: max_retry=10, sleep 5
+IPV4_RE = re.compile(r"^([0-9]{1,3}\.){3}[0-9]{1,3}$")  # grep -Eq '^([0-9]{1,3}\.){3}[0-9]{1,3}$'
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def _now():
@@ -66,6 +114,67 @@ def job_env(job):
             if item.value is not None:
                 env.setdefault(item.name, item.value)
     return env
+
+
+def subject_alt_name(hostname):
+    """handle-secret.sh's SAN: IP:<HOSTNAME> when it matches the script's IPv4 pattern, else DNS:<HOSTNAME>.
+    ValueError for an empty HOSTNAME (the script's nslookup cannot resolve it) or an IPv4-shaped one that is no
+    address (openssl rejects it)."""
+    if not hostname:
+        raise ValueError("HOSTNAME is empty: handle-secret.sh cannot resolve it (nslookup) and exits 1")
+    if IPV4_RE.match(hostname):
+        try:
+            return x509.IPAddress(ipaddress.IPv4Address(hostname))
+        except ValueError:
+            raise ValueError("HOSTNAME %s is no IPv4 address: openssl rejects subjectAltName IP:%s"
+                             % (hostname, hostname))
+    return x509.DNSName(hostname)
+
+
+def self_signed(common_name, hostname, days, bits=None, now=None):
+    """(certificate PEM, key PEM) as handle-secret.sh makes them with OpenSSL 3's `genrsa` and `req -new -x509
+    -nodes -sha256` (default configuration: the v3_ca extensions) plus its -addext extendedKeyUsage and
+    subjectAltName."""
+    days = int(days)
+    if days <= 0:
+        raise ValueError("EXPIRATION %r is no positive number of days" % days)
+    san = subject_alt_name(hostname)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits or RSA_BITS)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    start = (now or _now()).replace(microsecond=0)
+    public = key.public_key()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days))
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([san]), critical=False)
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def describe_certificate(pem):
+    """What the log may say about a certificate: subject, SAN, validity, fingerprint (never the key)."""
+    cert = x509.load_pem_x509_certificate(pem)
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        san = ", ".join("%s:%s" % ("IP" if isinstance(n, x509.IPAddress) else "DNS", n.value) for n in sans)
+    except x509.ExtensionNotFound:
+        san = "-"
+    return "%s, subjectAltName %s, valid until %s, RSA %d, SHA-256 fingerprint %s" % (
+        cert.subject.rfc4514_string(), san, cert.not_valid_after_utc.isoformat(), cert.public_key().key_size,
+        cert.fingerprint(hashes.SHA256()).hex())
+
+
+def last_applied(obj):
+    """The annotation `kubectl apply` writes: the applied object without that annotation, as Go's encoding/json
+    marshals it (keys sorted, no spaces, <, > and & escaped), with a trailing newline."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n"
 
 
 class KubeHelm:
@@ -93,6 +202,8 @@ class KubeHelm:
             self.handled = {}
         self.waiting = set()
         self.warned = set()
+        self.copy_started = {}
+        self.pod_waiting = set()
 
     # -- helm ------------------------------------------------------------------------------------
     def env(self):
@@ -217,25 +328,164 @@ class KubeHelm:
         self.save()
         LOG.info("Job %s/%s (uid %s) handled: %s", namespace, JOB_NAME, uid, json.dumps(results, sort_keys=True))
 
+    # -- cert-init / cert-copy (handle-secret.sh) --------------------------------------------------
+    def read_secret(self, name, namespace):
+        try:
+            return self.core.read_namespaced_secret(name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def namespace_exists(self, name):
+        try:
+            self.core.read_namespace(name)
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
+    def create_secret(self, namespace, body, where):
+        try:
+            self.core.create_namespaced_secret(namespace, body)
+        except ApiException as error:
+            if error.status == 409:
+                LOG.info("%s: Secret %s/%s appeared meanwhile: left as it is", where, namespace, body.metadata.name)
+                return "skipped: present in %s" % namespace
+            if error.status == 404:
+                LOG.error("%s: cannot create Secret %s/%s: %s", where, namespace, body.metadata.name, error.reason)
+                return "failed: namespace %s not found" % namespace
+            raise
+        return None
+
+    def install_cert(self, env, where):
+        """handle-secret.sh install_cert (without the tls PV's files: see the module docstring)."""
+        name, target, admin = (env.get(k, "") for k in ("SECRET_NAME", "SECRET_NAMESPACE", "ADMIN_NAMESPACE"))
+        if self.read_secret(name, target) is not None:
+            LOG.info("%s: Secret %s already exists in namespace %s: nothing created", where, name, target)
+            return "skipped: present in %s" % target
+        try:
+            cert, key = self_signed(env.get("COMMON_NAME", ""), env.get("HOSTNAME", ""), env.get("EXPIRATION", ""))
+        except ValueError as error:
+            LOG.error("%s: no certificate: %s", where, error)
+            return "failed: %s" % error
+        if self.read_secret(name, admin) is not None:
+            LOG.info("%s: Secret %s already exists in namespace %s: the new certificate is dropped", where, name, admin)
+            return "skipped: present in %s" % admin
+        data = {"tls.crt": base64.b64encode(cert).decode(), "tls.key": base64.b64encode(key).decode()}
+        body = client.V1Secret(api_version="v1", kind="Secret", metadata=client.V1ObjectMeta(name=name),
+                               type="kubernetes.io/tls", data=data)
+        failed = self.create_secret(admin, body, where)
+        if failed:
+            return failed
+        LOG.info("%s: Secret %s/%s created (kubernetes.io/tls, self-signed: %s)", where, admin, name,
+                 describe_certificate(cert))
+        return "created in %s" % admin
+
+    def copy_cert(self, uid, env, where):
+        """handle-secret.sh copy_cert; None while it is still waiting for the admin namespace's Secret."""
+        name, target, admin = (env.get(k, "") for k in ("SECRET_NAME", "SECRET_NAMESPACE", "ADMIN_NAMESPACE"))
+        if target == admin:
+            LOG.info("%s: SECRET_NAMESPACE == ADMIN_NAMESPACE (%s): nothing to copy", where, admin)
+            return "skipped: SECRET_NAMESPACE is ADMIN_NAMESPACE"
+        if uid not in self.copy_started:
+            if not self.namespace_exists(target):
+                LOG.info("%s: namespace %s does not exist: nothing copied", where, target)
+                return "skipped: namespace %s absent" % target
+            self.copy_started[uid] = _now()
+        source = self.read_secret(name, admin)
+        if source is None:
+            waited = (_now() - self.copy_started[uid]).total_seconds()
+            if waited >= COPY_TRIES * COPY_INTERVAL:
+                LOG.error("%s: Secret %s not found in namespace %s after %.0fs: Failed! (handle-secret.sh exits 1)",
+                          where, name, admin, waited)
+                del self.copy_started[uid]
+                return "failed: Secret %s not found in %s" % (name, admin)
+            if uid not in self.warned:
+                self.warned.add(uid)
+                LOG.info("%s: Secret %s not found in namespace %s: waiting (at most %.0fs)", where, name, admin,
+                         COPY_TRIES * COPY_INTERVAL)
+            return None
+        del self.copy_started[uid]
+        if self.read_secret(name, target) is not None:
+            LOG.info("%s: Secret %s already present in namespace %s: nothing copied", where, name, target)
+            return "skipped: present in %s" % target
+        meta = source.metadata
+        annotations = dict(meta.annotations or {})
+        annotations.pop(LAST_APPLIED, None)
+        applied = {"apiVersion": "v1", "kind": "Secret", "type": source.type, "data": dict(source.data or {}),
+                   "metadata": {"name": name, "namespace": target, "annotations": dict(annotations)}}
+        if meta.labels:
+            applied["metadata"]["labels"] = dict(meta.labels)
+        annotations[LAST_APPLIED] = last_applied(applied)
+        labels = dict(meta.labels) if meta.labels else None
+        body = client.V1Secret(api_version="v1", kind="Secret", type=source.type, data=dict(source.data or {}),
+                               metadata=client.V1ObjectMeta(name=name, labels=labels, annotations=annotations))
+        failed = self.create_secret(target, body, where)
+        if failed:
+            return failed
+        LOG.info("%s: Secret %s copied from namespace %s to %s", where, name, admin, target)
+        return "copied to %s" % target
+
+    def handle_cert_job(self, job):
+        """One cert-init/cert-copy Job: acted on (and recorded) once its pod has completed."""
+        namespace, name, uid = job.metadata.namespace, job.metadata.name, job.metadata.uid
+        where = "Job %s/%s (uid %s)" % (namespace, name, uid)
+        env = job_env(job)
+        action = env.get("ACTION")
+        status = job.status
+        if any(c.type == "Failed" and c.status == "True" for c in (getattr(status, "conditions", None) or [])):
+            LOG.warning("%s failed: handle-secret.sh did not complete, nothing done", where)
+            result = "not run: the Job failed"
+        elif not getattr(status, "succeeded", None):
+            if uid not in self.pod_waiting:
+                self.pod_waiting.add(uid)
+                LOG.info("%s: its pod has not completed yet (Pending, pulling or failing): waiting", where)
+            return
+        elif action == "install":
+            result = self.install_cert(env, where)
+        elif action == "copy":
+            result = self.copy_cert(uid, env, where)
+            if result is None:
+                return
+        else:
+            LOG.warning("%s: ACTION %r: ignored", where, action)
+            result = "ignored: ACTION %r" % action
+        self.pod_waiting.discard(uid)
+        self.warned.discard(uid)
+        self.handled[uid] = {"job": "%s/%s" % (namespace, name), "action": action, "at": _now().isoformat(),
+                             "result": result}
+        self.save()
+
+    def due(self, job, what):
+        """Whether the delay after the Job's creation has passed (logs the wait once)."""
+        uid = job.metadata.uid
+        if uid in self.handled or job.metadata.deletion_timestamp is not None:
+            return False
+        age = (_now() - job.metadata.creation_timestamp).total_seconds()
+        if age < self.delay:
+            if uid not in self.waiting:
+                self.waiting.add(uid)
+                LOG.info("Job %s/%s (uid %s) seen: %s in %.1fs", job.metadata.namespace, job.metadata.name, uid,
+                         what, self.delay - age)
+            return False
+        self.waiting.discard(uid)
+        return True
+
     def sync(self):
-        jobs = self.batch.list_job_for_all_namespaces(field_selector="metadata.name=%s" % JOB_NAME).items
+        jobs = self.batch.list_job_for_all_namespaces().items
+        # the certificate first: its Jobs are quick, the installs of init-extensions take a while
         for job in jobs:
-            uid = job.metadata.uid
-            if uid in self.handled or job.metadata.deletion_timestamp is not None:
-                continue
-            age = (_now() - job.metadata.creation_timestamp).total_seconds()
-            if age < self.delay:
-                if uid not in self.waiting:
-                    self.waiting.add(uid)
-                    LOG.info("Job %s/%s (uid %s) seen: installing its extensions in %.1fs", job.metadata.namespace,
-                             JOB_NAME, uid, self.delay - age)
-                continue
-            self.waiting.discard(uid)
-            self.handle(job)
+            if job.metadata.name.startswith(CERT_JOB_PREFIXES) and self.due(job, "acting as handle-secret.sh"):
+                self.handle_cert_job(job)
+        for job in jobs:
+            if job.metadata.name == JOB_NAME and self.due(job, "installing its extensions"):
+                self.handle(job)
 
     def run(self, stop):
-        LOG.info("kaapana lab STAND-IN for kube-helm's %s Job started (delay %.1fs, registry %s, helm %s)",
-                 JOB_NAME, self.delay, self.registry, self.helm)
+        LOG.info("kaapana lab STAND-IN for kube-helm's %s Job and the cert-init/cert-copy Jobs started (delay %.1fs, "
+                 "registry %s, helm %s)", JOB_NAME, self.delay, self.registry, self.helm)
         while not stop.is_set():
             try:
                 self.sync()
@@ -249,7 +499,8 @@ class KubeHelm:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="kube_helm.py", description="kaapana lab stand-in for kube-helm's "
-                                                                      "init-extensions Job")
+                                                                      "init-extensions Job and the cert-init/cert-copy "
+                                                                      "Jobs")
     parser.add_argument("--kubeconfig", required=True, help="admin kubeconfig of the lab API")
     parser.add_argument("--helm", required=True, help="the helm binary")
     parser.add_argument("--registry", required=True, help="the lab registry, HOST:PORT (plain HTTP)")

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -228,6 +229,15 @@ def platform_docs(admin_docs, version="0.6.0-lab"):
     return docs
 
 
+RANDOM_SUFFIX = re.compile(r"^(cert-init|cert-copy|remove-secret)-[a-z0-9]{3}$")
+
+
+def base_name(name):
+    """A Job's name without the 3 random characters Kaapana's cert Jobs end in (randAlphaNum 3 | lower)."""
+    match = RANDOM_SUFFIX.match(name)
+    return match.group(1) if match else name
+
+
 def recorded_values(docs, namespace="default"):
     cm = one(docs, "ConfigMap", "kaapana-admin-chart-values", namespace)
     return cm, json.loads(cm["data"]["values.json"])
@@ -380,7 +390,8 @@ def test_admin_unset_credentials_are_recorded_as_unset():
     (["--set-string", "global.services_namespace=Services_NS"], "services_namespace"),
     (["--set-string", "global.volume_slow_data=lots"], "volume_slow_data"),
     (["--set", "global.internalCidrs={10.1.0.0}"], "internalCidrs"),
-], ids=["int-port", "string-bool", "unknown-key", "pull-policy", "namespace", "quantity", "cidr"])
+    (["--set-string", "global.tls_secret.expiration=a-year"], "expiration"),
+], ids=["int-port", "string-bool", "unknown-key", "pull-policy", "namespace", "quantity", "cidr", "tls-expiration"])
 def test_admin_schema_rejects_wrong_types_and_unknown_keys(args, message):
     proc = helm("template", "x", ADMIN, "--kube-version", KUBE_VERSION, *args, check=False)
     assert proc.returncode != 0
@@ -443,8 +454,10 @@ def test_admin_workloads():
     assert {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in find(admin, "Deployment")} == {
         ("admin", "traefik"), ("admin", "oauth2-proxy"), ("admin", "keycloak"),
         ("admin", "kube-helm"), ("admin", "squid-proxy")}
-    assert {(j["metadata"]["namespace"], j["metadata"]["name"]) for j in find(admin, "Job") if not hook(j)} == {
-        ("admin", "version-file-writer"), ("admin", "init-collections"), ("admin", "init-extensions")}
+    assert {(j["metadata"]["namespace"], base_name(j["metadata"]["name"]))
+            for j in find(admin, "Job") if not hook(j)} == {
+        ("admin", "version-file-writer"), ("admin", "init-collections"), ("admin", "init-extensions"),
+        ("admin", "cert-init")}
     # phase 2 (kube-helm's preinstalled releases): the services namespace fills
     docs = platform_docs(admin)
     deployments = find(docs, "Deployment")
@@ -467,7 +480,9 @@ def test_admin_workloads():
             assert c["imagePullPolicy"] == "IfNotPresent"
             assert "securityContext" not in c
         selector = spec.get("nodeSelector")
-        if any("persistentVolumeClaim" in v for v in spec.get("volumes", [])):
+        if base_name(workload["metadata"]["name"]) == "cert-copy":  # Kaapana's: a PVC, no nodeSelector
+            assert selector is None
+        elif any("persistentVolumeClaim" in v for v in spec.get("volumes", [])):
             assert selector == {"kaapana.io/node": "storage"}, workload["metadata"]["name"]
         else:
             assert selector is None, workload["metadata"]["name"]
@@ -530,13 +545,14 @@ def test_admin_pod_annotations_for_fault_injection():
 def test_admin_pvcs_use_the_given_storage_classes(storage, classes, workflow_mode):
     admin = admin_render(storage=storage)
     assert {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in find(admin, "PersistentVolumeClaim")} == {
-        ("admin", "extensions-pv-claim")}
+        ("admin", "extensions-pv-claim"), ("admin", "tls-pv-claim")}
     docs = platform_docs(admin)
     fast, slow, workflow = classes
     pvcs = {(p["metadata"]["namespace"], p["metadata"]["name"]): p
             for p in find(docs, "PersistentVolumeClaim")}
     want = {
         ("admin", "extensions-pv-claim"): (fast, "10Gi", "ReadWriteOnce"),
+        ("admin", "tls-pv-claim"): (fast, "10Gi", "ReadWriteOnce"),  # cert-init-chart's dynamicVolumes "tls"
         ("services", "postgres-pv-claim"): (fast, "10Gi", "ReadWriteOnce"),
         ("services", "minio-pv-claim"): (slow, "123Gi", "ReadWriteOnce"),
         ("services", "workflow-data-pv-claim"): (workflow, "10Gi", workflow_mode),
@@ -591,19 +607,25 @@ def pod_claims(workload):
 @pytest.mark.parametrize("line", [{}, {"uid": "a", "storage": "longhorn"}], ids=["default", "uid-longhorn"])
 def test_every_pod_with_a_kaapana_pvc_is_pinned_to_the_storage_node(version, line):
     """Kaapana's kaapana.nodeSelector: every pod that mounts a Kaapana PVC runs on kaapana.io/node=<storage_node>,
-    in the admin chart and in every release kube-helm preinstalls."""
+    in the admin chart and in every release kube-helm preinstalls. The one exception is Kaapana's too: cert-copy
+    mounts tls-pv-claim without a nodeSelector (its cert-copy-job.yaml has none)."""
     namespace = "a-default" if line else "default"
     admin = render(STAGED[("kaapana-admin-chart", version)], *set_args(kaapana_set_line(**line)),
                    "--set-string", "global.storage_node=main-storage", namespace=namespace)
     docs = platform_docs(admin, version=version)
-    pinned = set()
+    pinned, unpinned = set(), set()
     for workload in find(docs, "Deployment") + find(docs, "Job"):
         spec = workload["spec"]["template"]["spec"]
-        if pod_claims(workload):
+        name = base_name(workload["metadata"]["name"])
+        if pod_claims(workload) and name == "cert-copy":
+            assert "nodeSelector" not in spec
+            unpinned.add(name)
+        elif pod_claims(workload):
             assert spec.get("nodeSelector") == {"kaapana.io/node": "main-storage"}, workload["metadata"]["name"]
-            pinned.add(workload["metadata"]["name"])
+            pinned.add(name)
     assert pinned == {"kube-helm", "init-collections", "init-extensions", "postgres", "minio", "airflow-scheduler",
-                      "code-server", "dummy-workflow", "registration-workflow"}
+                      "code-server", "dummy-workflow", "registration-workflow", "cert-init"}
+    assert unpinned == {"cert-copy"}
 
 
 def test_the_060_and_061_shapes_come_from_one_source():
@@ -721,11 +743,12 @@ def test_preinstall_fail_release_fault():
 
 def test_admin_hooks():
     docs = admin_render()
-    hooks = {(d["kind"], d["metadata"]["namespace"], d["metadata"]["name"]): d
+    hooks = {(d["kind"], d["metadata"]["namespace"], base_name(d["metadata"]["name"])): d
              for d in docs if hook(d)}
     assert {k: hook(v) for k, v in hooks.items()} == {
         ("Job", "default", "kaapana-pre-install"): "pre-install",
         ("Job", "admin", "kaapana-pre-delete"): "pre-delete",
+        ("Job", "admin", "remove-secret"): "pre-delete",
         ("ConfigMap", "default", "kaapana-hook-evidence"): "post-delete",
         ("Job", "default", "kaapana-post-delete"): "post-delete",
     }
@@ -739,6 +762,140 @@ def test_admin_hooks():
         "before-hook-creation")
     no_hooks = admin_render("--no-hooks")
     assert not [d for d in no_hooks if hook(d)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Kaapana's TLS Secret "certificate": the cert-init/cert-copy/remove-secret Jobs and who mounts it
+# ---------------------------------------------------------------------------------------------
+def cert_jobs(docs, prefix):
+    jobs = [d for d in find(docs, "Job") if d["metadata"]["name"].startswith(prefix + "-")]
+    for job in jobs:
+        assert RANDOM_SUFFIX.match(job["metadata"]["name"]), job["metadata"]["name"]
+    return jobs
+
+
+def job_env(job):
+    return [(e["name"], e["value"]) for e in job["spec"]["template"]["spec"]["containers"][0]["env"]]
+
+
+@pytest.mark.parametrize("version", ["0.6.0-lab", "0.6.1-lab"])
+@pytest.mark.parametrize("uid", ["", "a"], ids=["default", "uid"])
+def test_cert_jobs_as_kaapana(version, uid):
+    """cert-init-chart's cert-init-job (admin chart), cert-remove-job (its pre-delete hook) and cert-copy-chart's
+    cert-copy-job (kaapana-platform-chart): names cert-init-/remove-secret-/cert-copy- + 3 random lower-case
+    alphanumerics, admin namespace, handle-secret.sh's env with SECRET_NAMESPACE = the services namespace."""
+    namespace = "a-default" if uid else "default"
+    admin = render(STAGED[("kaapana-admin-chart", version)], *set_args(kaapana_set_line(uid=uid)), namespace=namespace)
+    services = "a-services" if uid else "services"
+    common = [("SECRET_NAME", "certificate"), ("SECRET_NAMESPACE", services), ("ADMIN_NAMESPACE", "admin")]
+    [init] = cert_jobs(admin, "cert-init")
+    assert not hook(init) and init["metadata"]["namespace"] == "admin"
+    assert job_env(init) == [("ACTION", "install")] + common + [
+        ("COMMON_NAME", "kaapana"), ("EXPIRATION", "365"), ("HOSTNAME", "kaapana.lab.example")]
+    spec = init["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    assert container["image"] == "10.89.0.1:5000/kaapana/cert-init:" + version
+    assert container["imagePullPolicy"] == "Always"  # pull_policy_images
+    assert spec["nodeSelector"] == {"kaapana.io/node": "storage"}
+    assert pod_claims(init) == ["tls-pv-claim"] and container["volumeMounts"][0]["mountPath"] == "/cert/tls"
+    assert init["spec"]["backoffLimit"] == 6
+    [remove] = cert_jobs(admin, "remove-secret")
+    assert hook(remove) == "pre-delete" and remove["metadata"]["namespace"] == "admin"
+    assert remove["metadata"]["annotations"]["helm.sh/hook-weight"] == "-5"
+    assert remove["metadata"]["annotations"]["helm.sh/hook-delete-policy"] == "hook-succeeded,hook-failed"
+    assert job_env(remove) == [("ACTION", "remove")] + common
+    assert "volumes" not in remove["spec"]["template"]["spec"]
+    assert not cert_jobs(admin, "cert-copy")
+    platform = phase2_render(admin, "kaapana-platform-chart", version=version)
+    [copy] = cert_jobs(platform, "cert-copy")
+    assert copy["metadata"]["namespace"] == "admin"
+    assert job_env(copy) == [("ACTION", "copy")] + common + [("COMMON_NAME", "kaapana"), ("EXPIRATION", "365")]
+    assert pod_claims(copy) == ["tls-pv-claim"] and "nodeSelector" not in copy["spec"]["template"]["spec"]
+    assert copy["spec"]["template"]["spec"]["containers"][0]["image"] == "10.89.0.1:5000/kaapana/cert-init:" + version
+    for chart in ("code-server-chart", "kaapana-workflows-core"):
+        assert not [j for j in find(phase2_render(admin, chart, version=version), "Job")
+                    if base_name(j["metadata"]["name"]) != j["metadata"]["name"]]
+    # a new name at every render: each install or upgrade makes a new Job (a new UID for the stand-in)
+    names = {cert_jobs(render(ADMIN), "cert-init")[0]["metadata"]["name"] for dummy in range(4)}
+    assert len(names) > 1
+
+
+def test_cert_jobs_take_global_tls_secret_but_the_deployments_mount_certificate():
+    """global.tls_secret.* reach the Jobs' env; Kaapana's deployment templates name the Secret literally."""
+    admin = admin_render("--set-string", "global.tls_secret.name=my-cert",
+                         "--set-string", "global.tls_secret.common_name=kaapana.lab.example",
+                         "--set", "global.tls_secret.expiration=730", "--set-string", "global.hostname=192.0.2.10")
+    [init] = cert_jobs(admin, "cert-init")
+    env = dict(job_env(init))
+    assert (env["SECRET_NAME"], env["COMMON_NAME"], env["EXPIRATION"], env["HOSTNAME"]) == (
+        "my-cert", "kaapana.lab.example", "730", "192.0.2.10")
+    [copy] = cert_jobs(phase2_render(admin, "kaapana-platform-chart"), "cert-copy")
+    assert dict(job_env(copy))["SECRET_NAME"] == "my-cert"
+    docs = platform_docs(admin)
+    assert {v["secret"]["secretName"] for d in find(docs, "Deployment")
+            for v in d["spec"]["template"]["spec"].get("volumes", []) if "secret" in v} == {"certificate"}
+
+
+def secret_mounts(workload):
+    """{secretName: [(volume, mountPath, subPath, readOnly)]} of a workload's pod."""
+    spec = workload["spec"]["template"]["spec"]
+    secrets = {v["name"]: v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
+    mounts = {}
+    for container in spec["containers"]:
+        for m in container.get("volumeMounts", []):
+            if m["name"] in secrets:
+                mounts.setdefault(secrets[m["name"]], []).append(
+                    (m["name"], m["mountPath"], m.get("subPath"), m.get("readOnly", False)))
+    return mounts
+
+
+@pytest.mark.parametrize("uid", ["", "a"], ids=["default", "uid-own-proxy"])
+def test_which_deployments_mount_the_tls_secret(uid):
+    """As Kaapana's templates: traefik (/ssl), oauth2-proxy (/ssl), keycloak (/etc/x509/https, read-only) in the
+    admin namespace, minio (tls.crt as its CA file, a subPath) and, with include_reverse_proxy, the instance's own
+    traefik and oauth2-proxy in the services namespace. No other Deployment and no Job mounts a Secret."""
+    admin = admin_render(namespace="a-default" if uid else "default", uid=uid)
+    docs = platform_docs(admin)
+    services = "a-services" if uid else "services"
+    want = {
+        ("admin", "traefik"): [("ssl", "/ssl", None, False)],
+        ("admin", "oauth2-proxy"): [("ssl-config", "/ssl", None, False)],
+        ("admin", "keycloak"): [("ssl-config-files", "/etc/x509/https", None, True)],
+        (services, "minio"): [("kaapana-cert", "/root/.minio/certs/CAs/kaapana.pem", "tls.crt", False)],
+    }
+    if uid:
+        want[(services, "traefik")] = [("ssl", "/ssl", None, False)]
+        want[(services, "oauth2-proxy")] = [("ssl-config", "/ssl", None, False)]
+    got = {}
+    for deployment in find(docs, "Deployment"):
+        mounts = secret_mounts(deployment)
+        if mounts:
+            assert set(mounts) == {"certificate"}, deployment["metadata"]["name"]
+            got[(deployment["metadata"]["namespace"], deployment["metadata"]["name"])] = mounts["certificate"]
+    assert got == want
+    unmounted = {(d["metadata"]["namespace"], d["metadata"]["name"]) for d in find(docs, "Deployment")} - set(want)
+    assert {name for dummy, name in unmounted} == {
+        "kube-helm", "squid-proxy", "landing-page", "postgres", "airflow-scheduler", "code-server"}
+    for job in find(docs, "Job"):
+        assert not secret_mounts(job), job["metadata"]["name"]
+    minio = one(docs, "Deployment", "minio", services)
+    volume = [v for v in minio["spec"]["template"]["spec"]["volumes"] if v["name"] == "kaapana-cert"][0]
+    assert volume["secret"] == {"secretName": "certificate", "defaultMode": 420}
+    # a Secret volume does not pin a pod; the PVC still does
+    assert "nodeSelector" not in one(docs, "Deployment", "traefik", "admin")["spec"]["template"]["spec"]
+    assert minio["spec"]["template"]["spec"]["nodeSelector"] == {"kaapana.io/node": "storage"}
+
+
+def test_remove_secret_hook_fault_injection():
+    """hookPodAnnotations.removeSecret reaches only the remove-secret Job's pod; podAnnotations never do (hooks)."""
+    docs = admin_render("--set-string", "hookPodAnnotations.removeSecret.kwok\\.test/fault=Failed",
+                        "--set-string", "podAnnotations.kwok\\.test/ready-after=3")
+    [remove] = cert_jobs(docs, "remove-secret")
+    assert remove["spec"]["template"]["metadata"]["annotations"] == {"kwok.test/fault": "Failed"}
+    [init] = cert_jobs(docs, "cert-init")
+    assert init["spec"]["template"]["metadata"]["annotations"] == {"kwok.test/ready-after": "3"}
+    [clean] = cert_jobs(admin_render("--set-string", "podAnnotations.kwok\\.test/ready-after=3"), "remove-secret")
+    assert "annotations" not in clean["spec"]["template"]["metadata"]
 
 
 # ---------------------------------------------------------------------------------------------

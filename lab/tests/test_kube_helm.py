@@ -1,14 +1,20 @@
 """The kube-helm stand-in (lab/standins/kube_helm.py).
 
-Unit part: how it reads Kaapana's PREINSTALL_EXTENSIONS and a Job's env. Lab part (a real lab; brought up if it
+Unit part: how it reads Kaapana's PREINSTALL_EXTENSIONS and a Job's env, the installs with a fake API and helm,
+and handle-secret.sh's install/copy for the cert-init/cert-copy Jobs against an in-memory fake of the Secrets API
+(the certificate is made for real, with the `cryptography` package). Lab part (a real lab; brought up if it
 is not up, taken down afterwards only if this module started it): a real `helm install` of the admin chart pulled
 from the lab registry makes the stand-in install the three preinstall extensions after its delay, as their own
 releases in the Helm namespace with the admin release's values; their pods that mount a Kaapana PVC run on the
-storage node; a restarted stand-in installs nothing twice; undeploying installs nothing again; and the fault
-value lab.preinstallFailRelease leaves that release `failed`.
+storage node; the TLS Secret `certificate` appears in the admin namespace (cert-init) and the services namespace
+(cert-copy) and survives the undeploy; a restarted stand-in installs nothing twice; undeploying installs nothing
+again; and the fault value lab.preinstallFailRelease leaves that release `failed`.
 """
+import base64
 import datetime
+import ipaddress
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -17,6 +23,10 @@ import time
 
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from kubernetes import client
 
 from lab import cli
 from lab.config import CONFIG, ROOT
@@ -24,6 +34,7 @@ from lab.procs import ProcessTable
 from lab.standins import kube_helm
 
 PHASE2 = ["kaapana-platform-chart", "code-server-chart", "kaapana-workflows-core"]
+KHTEST_HOST = "kaapana.khtest.example"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -47,7 +58,8 @@ def _job(uid, age, annotated=True, namespace="adm"):
     env = [_Obj(name="PREINSTALL_EXTENSIONS", value=extensions),
            _Obj(name="HELM_NAMESPACE", value="helmns")]
     created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=age)
-    meta = _Obj(namespace=namespace, uid=uid, creation_timestamp=created, deletion_timestamp=None,
+    meta = _Obj(name="init-extensions", namespace=namespace, uid=uid, creation_timestamp=created,
+                deletion_timestamp=None,
                 annotations={"kaapana.lab/values-secret": "rel-preinstall-values"} if annotated else {})
     return _Obj(metadata=meta, spec=_Obj(template=_Obj(spec=_Obj(containers=[_Obj(env=env)]))))
 
@@ -59,14 +71,14 @@ class _FakeStandin(kube_helm.KubeHelm):
         super().__init__(None, "/lab/admin.kubeconfig", "/lab/helm", "10.89.0.1:5000", "kaapana-lab",
                          "/dev/null", str(state_dir), delay=delay)
         self.jobs, self.calls, self.values_seen, self.deployed = jobs, [], [], set()
-        self.batch = _Obj(list_job_for_all_namespaces=lambda field_selector: _Obj(items=list(self.jobs.values())),
+        self.batch = _Obj(list_job_for_all_namespaces=lambda **kw: _Obj(items=list(self.jobs.values())),
                           read_namespaced_job=self._read_job)
         self.core = _Obj(read_namespaced_secret=lambda name, ns: _Obj(data={
             "values.yaml": "Z2xvYmFsOiB7Y3JlZGVudGlhbHNfbWluaW9fcGFzc3dvcmQ6IHMzY3JldH0K"}))  # password s3cret
 
     def _read_job(self, name, namespace):
         for job in self.jobs.values():
-            if job.metadata.namespace == namespace:
+            if job.metadata.namespace == namespace and job.metadata.name == name:
                 return job
         raise kube_helm.ApiException(status=404)
 
@@ -130,6 +142,223 @@ def test_standin_abandons_a_deleted_job_and_ignores_foreign_ones(tmp_path):
     foreign.sync()
     foreign.sync()
     assert not foreign.calls and foreign.handled["uid-9"]["ignored"]
+
+
+# ---------------------------------------------------------------------------------------------
+# unit: the cert-init / cert-copy Jobs (handle-secret.sh)
+# ---------------------------------------------------------------------------------------------
+class _FakeCore:
+    """Secrets and Namespaces of a fake API: 404 for what is missing, 409 for a Secret that exists."""
+
+    def __init__(self, namespaces=("adm", "svc")):
+        self.namespaces, self.secrets, self.created = set(namespaces), {}, []
+
+    def read_namespace(self, name):
+        if name not in self.namespaces:
+            raise kube_helm.ApiException(status=404, reason="Not Found")
+        return _Obj(metadata=_Obj(name=name))
+
+    def read_namespaced_secret(self, name, namespace):
+        if (namespace, name) not in self.secrets:
+            raise kube_helm.ApiException(status=404, reason="Not Found")
+        return self.secrets[(namespace, name)]
+
+    def create_namespaced_secret(self, namespace, body):
+        if namespace not in self.namespaces:
+            raise kube_helm.ApiException(status=404, reason="Not Found")
+        if (namespace, body.metadata.name) in self.secrets:
+            raise kube_helm.ApiException(status=409, reason="AlreadyExists")
+        body.metadata.namespace = namespace
+        self.secrets[(namespace, body.metadata.name)] = body
+        self.created.append((namespace, body.metadata.name))
+        return body
+
+    def put(self, namespace, name, crt="Y3J0", key="a2V5", **meta):
+        self.secrets[(namespace, name)] = client.V1Secret(
+            metadata=client.V1ObjectMeta(name=name, namespace=namespace, **meta), type="kubernetes.io/tls",
+            data={"tls.crt": crt, "tls.key": key})
+
+
+def _cert_job(uid, action, age=10, hostname="kaapana.example.org", target="svc", succeeded=1, failed=False):
+    env = [_Obj(name="ACTION", value=action), _Obj(name="SECRET_NAME", value="certificate"),
+           _Obj(name="SECRET_NAMESPACE", value=target), _Obj(name="ADMIN_NAMESPACE", value="adm"),
+           _Obj(name="COMMON_NAME", value="kaapana"), _Obj(name="EXPIRATION", value="365")]
+    if action == "install":
+        env.append(_Obj(name="HOSTNAME", value=hostname))
+    created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=age)
+    name = {"install": "cert-init-x7q", "copy": "cert-copy-4kd"}.get(action, "remove-secret-a1b")
+    meta = _Obj(name=name, namespace="adm", uid=uid, creation_timestamp=created, deletion_timestamp=None,
+                annotations={})
+    status = _Obj(succeeded=succeeded, conditions=[_Obj(type="Failed", status="True")] if failed else None)
+    return _Obj(metadata=meta, status=status, spec=_Obj(template=_Obj(spec=_Obj(containers=[_Obj(env=env)]))))
+
+
+@pytest.fixture
+def cert_standin(tmp_path, monkeypatch):
+    """A stand-in over a fake API with the namespaces adm and svc; RSA 2048 to keep the tests quick (one test
+    checks Kaapana's 4096)."""
+    monkeypatch.setattr(kube_helm, "RSA_BITS", 2048)
+
+    def make(jobs, core=None, state=tmp_path):
+        standin = _FakeStandin(state, jobs)
+        standin.core = core if core is not None else _FakeCore()
+        return standin
+    return make
+
+
+def _certificate(secret):
+    return x509.load_pem_x509_certificate(base64.b64decode(secret.data["tls.crt"]))
+
+
+def test_cert_init_creates_nothing_when_the_services_namespace_has_the_secret(cert_standin):
+    core = _FakeCore()
+    core.put("svc", "certificate")
+    standin = cert_standin({"j": _cert_job("uid-c1", "install")}, core)
+    standin.sync()
+    assert not core.created and ("adm", "certificate") not in core.secrets
+    assert standin.handled["uid-c1"]["result"] == "skipped: present in svc"
+    assert standin.handled["uid-c1"]["action"] == "install"
+    assert not standin.calls  # no helm for the certificate
+
+
+@pytest.mark.parametrize("hostname,san", [
+    ("kaapana.example.org", x509.DNSName("kaapana.example.org")),
+    ("192.0.2.10", x509.IPAddress(ipaddress.IPv4Address("192.0.2.10"))),
+], ids=["dns", "ip"])
+def test_cert_init_creates_a_self_signed_tls_secret_in_the_admin_namespace(cert_standin, caplog, hostname, san):
+    core = _FakeCore()
+    standin = cert_standin({"j": _cert_job("uid-c2", "install", hostname=hostname)}, core)
+    with caplog.at_level(logging.INFO, logger="kaapana-lab-kube-helm"):
+        standin.sync()
+    assert core.created == [("adm", "certificate")]  # only the admin namespace: cert-copy copies it
+    secret = core.secrets[("adm", "certificate")]
+    assert secret.type == "kubernetes.io/tls" and set(secret.data) == {"tls.crt", "tls.key"}
+    assert not secret.metadata.labels and not secret.metadata.annotations  # `kubectl create secret tls`
+    cert = _certificate(secret)
+    assert cert.subject == cert.issuer
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "kaapana"
+    assert list(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value) == [san]
+    assert list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [
+        ExtendedKeyUsageOID.SERVER_AUTH]
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True  # openssl's v3_ca
+    assert cert.signature_hash_algorithm.name == "sha256"
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc == datetime.timedelta(days=365)
+    key_pem = base64.b64decode(secret.data["tls.key"])
+    assert key_pem.startswith(b"-----BEGIN PRIVATE KEY-----")  # PKCS#8, as OpenSSL 3's genrsa
+    key = serialization.load_pem_private_key(key_pem, None)
+    assert key.public_key().public_numbers() == cert.public_key().public_numbers()
+    assert standin.handled["uid-c2"]["result"] == "created in adm"
+    log = caplog.text
+    assert "adm/certificate created" in log and hostname in log
+    assert "PRIVATE KEY" not in log and secret.data["tls.key"][:40] not in log
+
+
+def test_cert_init_uses_kaapanas_4096_bit_key(tmp_path):
+    cert, key = kube_helm.self_signed("kaapana", "kaapana.example.org", 1)
+    assert x509.load_pem_x509_certificate(cert).public_key().key_size == 4096
+
+
+def test_cert_init_keeps_an_existing_admin_secret_and_fails_without_hostname(cert_standin):
+    core = _FakeCore()
+    core.put("adm", "certificate", crt="b3du")
+    standin = cert_standin({"j": _cert_job("uid-c3", "install")}, core)
+    standin.sync()
+    assert not core.created and core.secrets[("adm", "certificate")].data["tls.crt"] == "b3du"
+    assert standin.handled["uid-c3"]["result"] == "skipped: present in adm"
+    # handle-secret.sh: nslookup of an empty HOSTNAME fails -> exit 1, no Secret
+    empty = _FakeCore()
+    standin = cert_standin({"j": _cert_job("uid-c4", "install", hostname="")}, empty, state=standin.state_dir + "/2")
+    standin.sync()
+    assert not empty.created and standin.handled["uid-c4"]["result"].startswith("failed: HOSTNAME is empty")
+
+
+def test_cert_copy_copies_only_when_absent(cert_standin):
+    core = _FakeCore()
+    core.put("adm", "certificate", crt="YWRtaW4=", labels={"x": "y"})
+    jobs = {"j": _cert_job("uid-p1", "copy")}
+    standin = cert_standin(jobs, core)
+    standin.sync()
+    assert core.created == [("svc", "certificate")]
+    copy = core.secrets[("svc", "certificate")]
+    assert (copy.type, copy.data, copy.metadata.labels) == (
+        "kubernetes.io/tls", {"tls.crt": "YWRtaW4=", "tls.key": "a2V5"}, {"x": "y"})
+    applied = copy.metadata.annotations[kube_helm.LAST_APPLIED]  # what `kubectl apply` leaves on the copy
+    assert applied.endswith("\n") and json.loads(applied) == {
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "data": {"tls.crt": "YWRtaW4=", "tls.key": "a2V5"},
+        "metadata": {"name": "certificate", "namespace": "svc", "annotations": {}, "labels": {"x": "y"}}}
+    assert standin.handled["uid-p1"]["result"] == "copied to svc"
+    # a later cert-copy Job (a platform upgrade) leaves the services namespace's Secret alone
+    core.put("adm", "certificate", crt="bmV3")
+    jobs["j"] = _cert_job("uid-p2", "copy")
+    standin.sync()
+    assert core.created == [("svc", "certificate")]
+    assert core.secrets[("svc", "certificate")].data["tls.crt"] == "YWRtaW4="
+    assert standin.handled["uid-p2"]["result"] == "skipped: present in svc"
+    # SECRET_NAMESPACE == ADMIN_NAMESPACE, or a services namespace that does not exist: nothing
+    jobs["j"] = _cert_job("uid-p3", "copy", target="adm")
+    standin.sync()
+    jobs["j"] = _cert_job("uid-p4", "copy", target="gone")
+    standin.sync()
+    assert core.created == [("svc", "certificate")]
+    assert standin.handled["uid-p3"]["result"] == "skipped: SECRET_NAMESPACE is ADMIN_NAMESPACE"
+    assert standin.handled["uid-p4"]["result"] == "skipped: namespace gone absent"
+
+
+def test_cert_copy_waits_for_the_admin_secret_without_blocking_then_gives_up(cert_standin, monkeypatch):
+    core = _FakeCore()
+    jobs = {"j": _cert_job("uid-w1", "copy")}
+    standin = cert_standin(jobs, core)
+    standin.sync()
+    standin.sync()
+    assert "uid-w1" not in standin.handled and not core.created  # still waiting
+    core.put("adm", "certificate")
+    standin.sync()
+    assert core.created == [("svc", "certificate")] and standin.handled["uid-w1"]["result"] == "copied to svc"
+    # handle-secret.sh gives up after 10 tries 5 s apart
+    empty = _FakeCore()
+    jobs = {"j": _cert_job("uid-w2", "copy")}
+    standin = cert_standin(jobs, empty, state=standin.state_dir + "/2")
+    start = kube_helm._now()
+    standin.sync()
+    monkeypatch.setattr(kube_helm, "_now", lambda: start + datetime.timedelta(seconds=49))
+    standin.sync()
+    assert "uid-w2" not in standin.handled
+    monkeypatch.setattr(kube_helm, "_now", lambda: start + datetime.timedelta(seconds=51))
+    standin.sync()
+    assert standin.handled["uid-w2"]["result"] == "failed: Secret certificate not found in adm"
+    empty.put("adm", "certificate")
+    standin.sync()
+    assert not empty.created  # given up: a late Secret is not copied by that Job
+
+
+def test_cert_jobs_once_per_job_uid_after_the_delay_and_the_pod(cert_standin):
+    core = _FakeCore()
+    jobs = {"j": _cert_job("uid-o1", "install", age=1)}
+    standin = cert_standin(jobs, core)
+    standin.sync()
+    assert not core.created  # within the delay
+    jobs["j"] = _cert_job("uid-o1", "install", succeeded=0)
+    standin.sync()
+    assert not core.created and "uid-o1" not in standin.handled  # its pod has not run (e.g. Pending)
+    jobs["j"] = _cert_job("uid-o1", "install")
+    standin.sync()
+    assert core.created == [("adm", "certificate")]
+    del core.secrets[("adm", "certificate")]
+    standin.sync()
+    assert core.created == [("adm", "certificate")]  # once per Job UID
+    again = cert_standin(jobs, core)  # a restarted stand-in remembers it (handled.json)
+    again.sync()
+    assert core.created == [("adm", "certificate")] and ("adm", "certificate") not in core.secrets
+    jobs["j"] = _cert_job("uid-o2", "install")  # a new Job (helm upgrade renders a new name): acts again
+    again.sync()
+    assert core.created == [("adm", "certificate")] * 2
+    # a failed Job is recorded and nothing is done; remove-secret Jobs are never acted on
+    jobs["j"] = _cert_job("uid-o3", "install", succeeded=0, failed=True)
+    jobs["r"] = _cert_job("uid-o4", "remove")
+    again.sync()
+    assert again.handled["uid-o3"]["result"] == "not run: the Job failed"
+    assert "uid-o4" not in again.handled and len(core.created) == 2
 
 
 def test_lab_up_starts_the_standin_with_the_delay_of_the_environment(monkeypatch):
@@ -255,7 +484,8 @@ def test_standin_installs_the_preinstall_extensions_of_a_061_admin_chart(lab, tm
                     "--set-string", "global.replica_count=1", "--set-string", "global.fast_data_dir=/home/khtest",
                     "--set-string", "global.slow_data_dir=/home/khtest")
         client.helm("install", "kaapana-admin-chart", str(tmp_path / "kaapana-admin-chart-0.6.1-lab.tgz"),
-                    "-n", prefix + "-default", "--create-namespace", *_admin_args(prefix, "0.6.1-lab", node))
+                    "-n", prefix + "-default", "--create-namespace",
+                    *_admin_args(prefix, "0.6.1-lab", node, "--set-string", "global.hostname=" + KHTEST_HOST))
         job = client.json("-n", prefix + "-admin", "get", "job", "init-extensions")
         if delay >= 2:  # within the delay: nothing installed yet
             assert not client.releases(prefix + "-admin")
@@ -292,8 +522,26 @@ def test_standin_installs_the_preinstall_extensions_of_a_061_admin_chart(lab, tm
         kube_helm_pod = [p for p in client.json("-n", prefix + "-admin", "get", "pods")["items"]
                          if p["metadata"]["name"].startswith("kube-helm-")]
         assert kube_helm_pod and kube_helm_pod[0]["spec"].get("nodeSelector") == {"kaapana.io/node": node}
+
+        # Kaapana's TLS Secret: cert-init made it in admin, cert-copy copied it into services; a Job made both,
+        # so no Helm release owns them
+        def certificate(namespace):
+            res = client.kubectl("-n", namespace, "get", "secret", "certificate", "-o", "json", check=False)
+            return json.loads(res.stdout) if res.returncode == 0 else None
+
+        made = _wait("Secret certificate in the admin namespace", lambda: certificate(prefix + "-admin"),
+                     timeout=30 + delay)
+        copied = _wait("its copy in the services namespace", lambda: certificate(prefix + "-services"),
+                       timeout=60 + delay)
+        assert made["type"] == copied["type"] == "kubernetes.io/tls" and made["data"] == copied["data"]
+        assert not made["metadata"].get("labels") and not made["metadata"].get("ownerReferences")
+        cert = x509.load_pem_x509_certificate(base64.b64decode(made["data"]["tls.crt"]))
+        assert list(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value) == [
+            x509.DNSName(KHTEST_HOST)]
         # no secret in the stand-in's log
-        assert "kube-helm-test-secret" not in open(ProcessTable(CONFIG.state).log_path("kube-helm")).read()
+        log = open(ProcessTable(CONFIG.state).log_path("kube-helm")).read()
+        assert "kube-helm-test-secret" not in log
+        assert "PRIVATE KEY" not in log and made["data"]["tls.key"][:60] not in log
         # a restarted stand-in installs nothing twice
         procs = ProcessTable(CONFIG.state)
         procs.stop("kube-helm")
@@ -307,6 +555,10 @@ def test_standin_installs_the_preinstall_extensions_of_a_061_admin_chart(lab, tm
         client.helm("uninstall", "kaapana-admin-chart", "-n", prefix + "-default", "--wait")
         time.sleep(delay + 3)
         assert not client.releases(prefix + "-admin")
+        # Kaapana's remove-secret pre-delete hook ran and deleted nothing (its condition is inverted): both stay
+        assert certificate(prefix + "-admin")["data"] == certificate(prefix + "-services")["data"] == made["data"]
+        jobs = client.json("-n", prefix + "-admin", "get", "jobs")["items"]
+        assert not [j for j in jobs if j["metadata"]["name"].startswith("remove-secret-")]  # hook-succeeded
     finally:
         _cleanup(client, prefix, node=node, storage=True)
 

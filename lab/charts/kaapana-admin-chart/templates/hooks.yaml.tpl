@@ -7,7 +7,14 @@ Hooks. KWOK never runs a container, so the evidence is the objects themselves:
 - post-delete: ConfigMap kaapana-hook-evidence and Job kaapana-post-delete (release namespace).
   Helm does not delete hook resources on uninstall, so both stay behind after `helm uninstall`
   and prove the hook ran; with `helm uninstall --no-hooks` they do not appear.
-Fault injection: hookPodAnnotations.<hook>: {"kwok.test/fault": "Failed"} makes that hook Job fail.
+- pre-delete, weight -5: Job remove-secret-<3 random characters> (admin namespace), Kaapana's
+  cert-init-chart cert-remove-job (ACTION=remove; kaapana.certJob of the library), deleted whether it
+  succeeds or fails. Kaapana's handle-secret.sh remove_cert has its condition inverted: it never
+  deletes an existing Secret "certificate" (and fails when SECRET_NAMESPACE exists without one).
+  Nothing acts on it in the lab: the Secret survives the uninstall, as in Kaapana.
+Fault injection: hookPodAnnotations.<hook>: {"kwok.test/fault": "Failed"} makes that hook Job fail
+(removeSecret: the remove-secret Job; with Kaapana's backoffLimit 6 the uninstall then waits for
+the retries, about 10 minutes, and runs into helm's --timeout).
 Helm 3 then: pre-install -> the install fails (release "failed"); pre-delete -> `helm uninstall`
 fails before deleting anything and the release stays in status "uninstalling" (Kaapana's stuck
 undeploy, recovered with `helm uninstall --no-hooks`); post-delete -> the resources are deleted
@@ -73,3 +80,5 @@ spec:
             - name: HOOK
               value: {{ $h.hook | quote }}
 {{- end }}
+---
+{{ include "kaapana.certJob" (list $ "remove") }}

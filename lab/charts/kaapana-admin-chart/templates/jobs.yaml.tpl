@@ -7,6 +7,10 @@ In Kaapana, init-extensions' preinstall_extensions.py installs every global.prei
 entry as its own Helm release in global.helm_namespace; here KWOK completes the Job at once and the
 lab's kube-helm stand-in (lab/standins/kube_helm.py, a host process) does the installs, with the
 values of the Secret named in the annotation kaapana.lab/values-secret.
+cert-init-<3 random characters> is Kaapana's cert-init-chart Job (ACTION=install of handle-secret.sh;
+kaapana.certJob of the library): the kube-helm stand-in creates the self-signed TLS Secret
+global.tls_secret.name ("certificate") in the admin namespace for it, unless the services namespace
+already has one (lab/CONTRACT.md).
 Under KWOK a Job's pods complete at once unless annotated kwok.test/fault=Failed.
 */ -}}
 {{- $g := .Values.global -}}
@@ -34,3 +38,5 @@ Under KWOK a Job's pods complete at once unless annotated kwok.test/fault=Failed
 {{- end }}
 {{ toYaml $job }}
 {{- end }}
+---
+{{ include "kaapana.certJob" (list . "install") }}

@@ -33,8 +33,11 @@ credentials_registry_password credentials_minio_password credentials_grafana_pas
 {{/*
 A Deployment. Argument: dict with root, name, namespace, and optionally app (label, default
 name), image (default name), replicas, ports (list of name/containerPort), env (list),
-claim + mountPath (one PVC), storageNode (true: pin even without a claim). A pod that mounts a
-claim is always pinned with kaapana.nodeSelector, as Kaapana pins every pod with a Kaapana PVC.
+claim + mountPath (one PVC), storageNode (true: pin even without a claim), secretVolumes (list of
+Secret volumes: name (volume), secretName, mountPath, and optionally subPath, readOnly, defaultMode;
+as Kaapana's traefik, oauth2-proxy, keycloak and minio mount the TLS Secret "certificate"). A pod
+that mounts a claim is always pinned with kaapana.nodeSelector, as Kaapana pins every pod with a
+Kaapana PVC; a Secret volume does not pin.
 */}}
 {{- define "kaapana.deployment" -}}
 {{- $root := .root -}}
@@ -79,24 +82,48 @@ spec:
           env:
             {{- toYaml . | nindent 12 }}
           {{- end }}
-          {{- if .claim }}
+          {{- if or .claim .secretVolumes }}
           volumeMounts:
+            {{- if .claim }}
             - name: data
               mountPath: {{ .mountPath | quote }}
+            {{- end }}
+            {{- range .secretVolumes }}
+            - name: {{ .name }}
+              mountPath: {{ .mountPath | quote }}
+              {{- with .subPath }}
+              subPath: {{ . | quote }}
+              {{- end }}
+              {{- if .readOnly }}
+              readOnly: true
+              {{- end }}
+            {{- end }}
           {{- end }}
-      {{- if .claim }}
+      {{- if or .claim .secretVolumes }}
       volumes:
+        {{- if .claim }}
         - name: data
           persistentVolumeClaim:
             claimName: {{ .claim }}
+        {{- end }}
+        {{- range .secretVolumes }}
+        - name: {{ .name }}
+          secret:
+            secretName: {{ .secretName | quote }}
+            {{- with .defaultMode }}
+            defaultMode: {{ . }}
+            {{- end }}
+        {{- end }}
       {{- end }}
 {{- end }}
 
 {{/*
 A Job. Argument: dict with root, name, namespace, and optionally env, ttl (ttlSecondsAfterFinished),
 hostPath (mounted at the same path), claim + mountPath (one PVC; the pod is then pinned with
-kaapana.nodeSelector), annotations (pod annotations of a hook Job, instead of the fault-injection
-values), backoffLimit (default 2), command (string, informational: KWOK never runs it).
+kaapana.nodeSelector unless pin is false, as Kaapana's cert-copy Job mounts tls-pv-claim without a
+nodeSelector), annotations (pod annotations of a hook Job, instead of the fault-injection values),
+backoffLimit (default 2), command (string, informational: KWOK never runs it), pullPolicy (default
+global.pull_policy_jobs).
 */}}
 {{- define "kaapana.job" -}}
 {{- $root := .root -}}
@@ -128,7 +155,7 @@ spec:
       {{- end }}
     spec:
       restartPolicy: Never
-      {{- if .claim }}
+      {{- if and .claim (hasKey . "pin" | ternary .pin true) }}
       {{- include "kaapana.nodeSelector" $root | nindent 6 }}
       {{- end }}
       imagePullSecrets:
@@ -136,7 +163,7 @@ spec:
       containers:
         - name: {{ .name }}
           image: {{ include "kaapana.image" (list $root (.image | default "busybox")) | quote }}
-          imagePullPolicy: {{ $g.pull_policy_jobs }}
+          imagePullPolicy: {{ .pullPolicy | default $g.pull_policy_jobs }}
           {{- with .command }}
           command: ["/bin/sh", "-c", {{ . | quote }}]
           {{- end }}
@@ -169,6 +196,54 @@ spec:
             claimName: {{ .claim }}
         {{- end }}
       {{- end }}
+{{- end }}
+
+{{/*
+Kaapana's TLS Secret Jobs (services/kaapana-admin/admin-init: cert-init-chart's cert-init-job.yaml and
+cert-remove-job.yaml, cert-copy-chart's cert-copy-job.yaml), each running the cert-init image's
+handle-secret.sh with its ACTION. Argument: (list $root ACTION), ACTION install | copy | remove.
+As Kaapana: named <prefix>-<3 random lower-case alphanumerics> (so every install or upgrade makes a new
+Job), in the admin namespace, image <registry_url>/cert-init:<build version> with pull_policy_images,
+env from global.tls_secret.{name,common_name,expiration}, SECRET_NAMESPACE = the services namespace;
+install (cert-init) and copy (cert-copy) mount tls-pv-claim at /cert/tls, only cert-init is pinned
+(Kaapana's cert-copy Job has no nodeSelector). Kaapana sets no backoffLimit (Kubernetes' default 6).
+KWOK runs nothing: the lab's kube-helm stand-in does what handle-secret.sh does for cert-init and
+cert-copy Jobs; remove-secret (a pre-delete hook) never deletes an existing Secret in Kaapana either.
+*/}}
+{{- define "kaapana.certJob" -}}
+{{- $root := index . 0 -}}
+{{- $action := index . 1 -}}
+{{- $g := $root.Values.global -}}
+{{- $tls := $g.tls_secret | default dict -}}
+{{- $prefix := get (dict "install" "cert-init" "copy" "cert-copy" "remove" "remove-secret") $action -}}
+{{- $env := list (dict "name" "ACTION" "value" $action) (dict "name" "SECRET_NAME" "value" ($tls.name | toString))
+      (dict "name" "SECRET_NAMESPACE" "value" ($g.services_namespace | toString)) (dict "name" "ADMIN_NAMESPACE" "value" ($g.admin_namespace | toString)) -}}
+{{- if ne $action "remove" }}
+{{- $env = concat $env (list (dict "name" "COMMON_NAME" "value" ($tls.common_name | toString)) (dict "name" "EXPIRATION" "value" ($tls.expiration | toString))) -}}
+{{- end }}
+{{- if eq $action "install" }}
+{{- $env = append $env (dict "name" "HOSTNAME" "value" ($g.hostname | toString)) -}}
+{{- end }}
+{{- $args := dict "root" $root "name" $prefix "image" "cert-init" "namespace" $g.admin_namespace "env" $env "backoffLimit" 6
+      "pullPolicy" $g.pull_policy_images "command" "./handle-secret.sh" -}}
+{{- if ne $action "remove" }}
+{{- $_ := set $args "claim" "tls-pv-claim" -}}
+{{- $_ := set $args "mountPath" "/cert/tls" -}}
+{{- $_ := set $args "pin" (eq $action "install") -}}
+{{- end }}
+{{- $job := include "kaapana.job" $args | fromYaml -}}
+{{- $_ := set $job.metadata "name" (printf "%s-%s" $prefix (randAlphaNum 3 | lower)) -}}
+{{- if eq $action "remove" }}
+{{- /* pre-delete, before the other pre-delete hooks; deleted whether it succeeds or fails, as Kaapana's */ -}}
+{{- $_ := set $job.metadata "annotations" (dict "helm.sh/hook" "pre-delete" "helm.sh/hook-weight" "-5" "helm.sh/hook-delete-policy" "hook-succeeded,hook-failed") -}}
+{{- $hookAnnotations := ($root.Values.hookPodAnnotations | default dict).removeSecret | default dict -}}
+{{- if $hookAnnotations }}
+{{- $_ := set $job.spec.template.metadata "annotations" $hookAnnotations -}}
+{{- else }}
+{{- $_ := unset $job.spec.template.metadata "annotations" -}}
+{{- end }}
+{{- end }}
+{{ toYaml $job }}
 {{- end }}
 
 {{- define "kaapana.collections" -}}

@@ -1,6 +1,9 @@
 {{- /*
-One Job per platform namespace besides admin (services, extensions and the project namespace). Under
-KWOK a Job's pods complete at once unless annotated kwok.test/fault=Failed.
+One Job per platform namespace besides admin (services, extensions and the project namespace), and
+Kaapana's cert-copy-chart Job cert-copy-<3 random characters> in the admin namespace (ACTION=copy of
+handle-secret.sh; kaapana.certJob of the library): the kube-helm stand-in copies the TLS Secret
+global.tls_secret.name from the admin namespace into the services namespace for it, if absent there.
+Under KWOK a Job's pods complete at once unless annotated kwok.test/fault=Failed.
 */ -}}
 {{- $g := .Values.global -}}
 {{- $jobs := list
@@ -14,3 +17,5 @@ KWOK a Job's pods complete at once unless annotated kwok.test/fault=Failed.
 ---
 {{ include "kaapana.job" (merge (dict "root" $) $j) }}
 {{- end }}
+---
+{{ include "kaapana.certJob" (list . "copy") }}
