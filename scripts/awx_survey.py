@@ -4,7 +4,7 @@ no hand-typed questions.
     python scripts/awx_survey.py [--out DIR]      # one <role>.<entry_point>.json per entry point
 
 Types: str -> text (password for secrets), int -> integer, float -> float, bool -> multiplechoice
-true/false, choices -> multiplechoice, list/dict/raw -> textarea (YAML or JSON)."""
+true/false, choices -> multiplechoice (multiselect for a list), list/dict/raw -> textarea (YAML or JSON)."""
 import argparse
 import json
 import os
@@ -25,7 +25,12 @@ def _question(name, spec):
          "question_description": description[:1024], "variable": name,
          "required": bool(spec.get("required", False))}
     default = spec.get("default")
-    if spec.get("choices"):
+    if spec.get("choices") and kind == "list":
+        # AWX passes a multiselect answer as a list of the chosen strings
+        q["type"] = "multiselect"
+        q["choices"] = [str(c) for c in spec["choices"]]
+        default = "\n".join(str(d) for d in default or []) or None
+    elif spec.get("choices"):
         q["type"] = "multiplechoice"
         q["choices"] = [str(c) for c in spec["choices"]]
     elif kind == "bool":

@@ -44,3 +44,10 @@ def test_role_surveys_ask_for_the_shared_variables_the_role_checks(tmp_path):
     variables = [q["variable"] for q in awx_survey.surveys()["platform.main"]["spec"]]
     assert "kaapana_dev_mode" in variables and "kaapana_domain" in variables
     assert len(variables) == len(set(variables))
+
+
+def test_a_list_with_choices_is_a_multiselect():
+    q = awx_survey._question("kaapana_x", {"type": "list", "elements": "str", "choices": ["a", "b"], "default": []})
+    assert (q["type"], q["choices"], "default" in q) == ("multiselect", ["a", "b"], False)
+    q = awx_survey._question("kaapana_x", {"type": "list", "choices": ["a", "b"], "default": ["a", "b"]})
+    assert q["default"] == "a\nb"
