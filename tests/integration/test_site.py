@@ -2,6 +2,7 @@
 idempotent re-run, the chart values Kaapana's --set line would give, no secret in any output, process list or
 file, undeploy that keeps the data, redeploy, and five deploy/undeploy cycles with byte-identical data."""
 import base64
+import datetime
 import hashlib
 import io
 import json
@@ -15,8 +16,9 @@ import time
 
 import pytest
 
-from tests.integration.nodes import (changed_tasks, data_digest, helm_releases, lab_platform_vars, node_containers, node_exec,
-                                     node_name, recap, run_playbook, shaped_lab, write_inventory)
+from tests.integration.nodes import (assert_rejected, changed_tasks, data_digest, fingerprint, helm_releases,
+                                     lab_platform_vars, node_containers, node_exec, node_name, recap, run_playbook,
+                                     shaped_lab, write_inventory)
 from lab import nodes as lab_nodes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -278,6 +280,176 @@ def test_second_run_changes_nothing(lab, site):
     assert all(c["changed"] == 0 for c in counts.values()), (counts, changed_tasks(res.stdout))
 
 
+# --- day 2: certificates (playbooks/certificates.yml) ---------------------------------------------------------------
+TLS_SECRET = "certificate"
+# Workloads whose pods mount the Secret `certificate` in the fixtures, as in Kaapana's charts; kube-helm and
+# squid-proxy do not.
+TLS_CONSUMERS = {("admin", "traefik"), ("admin", "oauth2-proxy"), ("admin", "keycloak"), ("services", "minio")}
+TLS_BYSTANDERS = {("admin", "kube-helm"), ("admin", "squid-proxy")}
+
+
+def _tls_files(tmp, name, domain, other_key=False):
+    """A hospital-style chain for domain (root -> issuing CA -> server), written as NAME.crt (server certificate,
+    then the issuing CA and the root) and NAME.key (0600). other_key: write a key of no certificate (a mismatch)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def cert(cn, key, issuer_cn, issuer_key, ca, names=()):
+        start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
+        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_cn)]))
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=398))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if names:
+            builder = (builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False)
+                       .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False))
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    root_key, issuing_key, server_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    root = cert("Lab Hospital Root CA", root_key, "Lab Hospital Root CA", root_key, True)
+    issuing = cert("Lab Hospital Issuing CA", issuing_key, "Lab Hospital Root CA", root_key, True)
+    server = cert(domain, server_key, "Lab Hospital Issuing CA", issuing_key, False, [domain])
+    chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (server, issuing, root))
+    key = ec.generate_private_key(ec.SECP256R1()) if other_key else server_key
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    crt_path, key_path = tmp / ("%s.crt" % name), tmp / ("%s.key" % name)
+    crt_path.write_bytes(chain)
+    key_path.write_bytes(key_pem)
+    os.chmod(str(key_path), 0o600)
+    return {"crt": str(crt_path), "key": str(key_path), "chain": chain, "key_pem": key_pem,
+            "sha256": server.fingerprint(hashes.SHA256()).hex()}
+
+
+def _tls_secret(lab, namespace):
+    res = lab.kubectl_run("-n", namespace, "get", "secret", TLS_SECRET, "-o", "json", check=False)
+    if res.returncode != 0:
+        return None
+    data = json.loads(res.stdout)["data"]
+    return {k: base64.b64decode(v) for k, v in data.items()}
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _secret_annotations(lab, namespace):
+    res = lab.kubectl_run("-n", namespace, "get", "secret", TLS_SECRET, "-o", "json")
+    return json.loads(res.stdout)["metadata"].get("annotations") or {}
+
+
+def _workload_pods(lab):
+    """{(namespace, app): sorted pod uids} of the Deployments' and StatefulSets' pods (not terminating) in the admin
+    and services namespaces (Jobs' pods left out: their TTL removes them at any time)."""
+    found = {}
+    for ns in ("admin", "services"):
+        for pod in _pods(lab, ns):
+            owners = {ref["kind"] for ref in pod["metadata"].get("ownerReferences", [])}
+            if pod["metadata"].get("deletionTimestamp") or not owners & {"ReplicaSet", "StatefulSet"}:
+                continue
+            app = pod["metadata"].get("labels", {}).get("app.kubernetes.io/name")
+            found.setdefault((ns, app), []).append(pod["metadata"]["uid"])
+    return {key: sorted(uids) for key, uids in found.items()}
+
+
+def _tls_vars(files):
+    return {"kaapana_tls_certificate_file": files["crt"], "kaapana_tls_key_file": files["key"]}
+
+
+@pytest.fixture(scope="module")
+def tls(site):
+    good = _tls_files(site["tmp"], "tls", DOMAIN)
+    return {"good": good, "mismatch": _tls_files(site["tmp"], "tls-mismatch", DOMAIN, other_key=True),
+            "next": _tls_files(site["tmp"], "tls-next", DOMAIN)}
+
+
+def test_certificates_refuse_a_key_that_is_not_the_certificates_before_any_change(lab, site, tls):
+    before = {ns: _tls_secret(lab, ns) for ns in ("admin", "services")}
+    assert before["admin"] and before["services"], "cert-init/cert-copy (their lab stand-in) made no Secret"
+    res = run_playbook(lab, "playbooks/certificates.yml", site["inventory"], extra_vars=_tls_vars(tls["mismatch"]))
+    out = assert_rejected(res, ["cannot be installed for %s" % DOMAIN, "the key does not belong to the certificate "
+                                "CN=%s" % DOMAIN, "kaapana_tls_key_file", "nothing was changed"],
+                          not_reached=["Write the TLS Secret where it differs"])
+    assert {ns: _tls_secret(lab, ns) for ns in ("admin", "services")} == before
+    assert tls["mismatch"]["key_pem"].decode().splitlines()[1] not in out
+
+
+@pytest.mark.reliability('secrets', 'certificates.yml at -vvv: the TLS key is in no output line; key files 0600 on the '
+                                    'node; only the workloads that mount the Secret restart')
+def test_certificates_install_the_admins_certificate_and_restart_only_what_serves_it(lab, site, tls):
+    good = tls["good"]
+    pods_before = _workload_pods(lab)
+    # cert-copy made the services copy with `kubectl apply`: the annotation holds the old key
+    assert LAST_APPLIED in _secret_annotations(lab, "services")
+    assert TLS_CONSUMERS | TLS_BYSTANDERS <= set(pods_before), sorted(pods_before)
+    res = run_playbook(lab, "playbooks/certificates.yml", site["inventory"], extra_vars=_tls_vars(good),
+                       extra_args=["-vvv"])
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-6000:]
+    # The Secret in both namespaces is the admin's chain and key, byte for byte.
+    for ns in ("admin", "services"):
+        assert _tls_secret(lab, ns) == {"tls.crt": good["chain"], "tls.key": good["key_pem"]}, ns
+    assert LAST_APPLIED not in _secret_annotations(lab, "services")
+    pods_after = _workload_pods(lab)
+    restarted = {key for key in pods_before if pods_after.get(key) != pods_before[key]}
+    assert restarted == TLS_CONSUMERS, sorted(restarted)
+    # Restarted and ready: the run waited for the rollouts.
+    assert not [key for key in TLS_CONSUMERS if not pods_after.get(key)], pods_after
+    # The files where kaapanactl copies them (cert-init's tls volume), private.
+    listing = node_exec(lab, NODES[0], "stat", "-c", "%a %U %n", "/home/kaapana/tls/tls.crt",
+                        "/home/kaapana/tls/tls.key").stdout.split("\n")
+    assert [line.split()[:2] for line in listing if line] == [["600", "root"], ["600", "root"]], listing
+    assert node_exec(lab, NODES[0], "cat", "/home/kaapana/tls/tls.key").stdout.encode() == good["key_pem"]
+    # No key material in any line of the -vvv output (PEM lines and the base64 of the whole key).
+    key_lines = [line for line in good["key_pem"].decode().splitlines() if "PRIVATE KEY" not in line]
+    assert not [line for line in key_lines if line in out]
+    assert base64.b64encode(good["key_pem"]).decode()[:40] not in out
+    assert "expires on" in out and good["sha256"] in out, out[-3000:]
+    assert re.search(r"MicroK8s certificates on site-main: ca\.crt expires \S+ \(\d+ days\); server\.crt expires "
+                     r"\S+ \((36[45]) days\); front-proxy-client\.crt expires", out), out[-3000:]
+
+
+def test_certificates_second_run_and_check_mode_change_nothing(lab, site, tls):
+    res = run_playbook(lab, "playbooks/certificates.yml", site["inventory"], extra_vars=_tls_vars(tls["good"]))
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert all(c["changed"] == 0 for c in recap(res.stdout).values()), changed_tasks(res.stdout)
+    # Check mode with another certificate: it says what would change, and changes nothing.
+    secret, pods = _tls_secret(lab, "admin"), _workload_pods(lab)
+    res = run_playbook(lab, "playbooks/certificates.yml", site["inventory"], extra_vars=_tls_vars(tls["next"]),
+                       extra_args=["--check"])
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert "Write the TLS Secret where it differs" in "\n".join(changed_tasks(res.stdout)), res.stdout[-4000:]
+    assert _tls_secret(lab, "admin") == secret and _workload_pods(lab) == pods
+
+
+def _server_cert_sha(lab, node):
+    return fingerprint(lab, node, ["/var/snap/microk8s/current/certs/server.crt",
+                                   "/var/snap/microk8s/current/certs/ca.crt"])
+
+
+def test_microk8s_certificates_are_renewed_on_request_and_a_ca_renewal_is_refused(lab, site, tls):
+    res = run_playbook(lab, "playbooks/certificates.yml", site["inventory"],
+                       extra_vars={"kaapana_microk8s_certs_refresh": ["ca.crt"]})
+    assert_rejected(res, ["kaapana_microk8s_certs_refresh", "ca.crt"],
+                    not_reached=["Install the TLS certificate when one is given"])
+    before = {node: _server_cert_sha(lab, node) for node in NODES}
+    res = run_playbook(lab, "playbooks/certificates.yml", site["inventory"],
+                       extra_vars={"kaapana_microk8s_certs_refresh": ["server.crt"]})
+    assert res.returncode == 0, res.stdout[-4000:]
+    after = {node: _server_cert_sha(lab, node) for node in NODES}
+    server, ca = "/var/snap/microk8s/current/certs/server.crt", "/var/snap/microk8s/current/certs/ca.crt"
+    assert after[NODES[0]][server] != before[NODES[0]][server]
+    assert after[NODES[0]][ca] == before[NODES[0]][ca]
+    assert {node: after[node] for node in NODES[1:]} == {node: before[node] for node in NODES[1:]}
+    assert recap(res.stdout)["site-main"]["changed"] == 1, changed_tasks(res.stdout)
+    nodes = json.loads(lab.kubectl_run("get", "nodes", "-o", "json").stdout)["items"]
+    ready = {n["metadata"]["name"]: [c["status"] for c in n["status"]["conditions"] if c["type"] == "Ready"]
+             for n in nodes}
+    assert all(ready[name] == ["True"] for name in NODE_NAMES), ready
+
+
 def test_changed_args_restart_microk8s_on_the_workers_too(lab, site):
     # A kubelet flag changed on a running cluster: each node's services must restart to read it, and a joined worker
     # ignores `microk8s stop/start` (it only prints "use 'snap stop microk8s'"). The microk8s stand-in keeps a copy of
@@ -470,6 +642,9 @@ def test_report_archive_holds_no_secret_and_leaves_nothing_on_the_node(lab, site
         res = run_playbook(lab, "playbooks/report.yml", site["inventory"], extra_args=["-v"],
                            extra_vars={"kaapana_report_dest": str(dest)})
         assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
+        # The certificates' expiry is part of the report (the admin's certificate is installed by now).
+        assert "The platform's TLS certificate (CN=%s" % DOMAIN in res.stdout, res.stdout[-3000:]
+        assert all("MicroK8s certificates on %s: ca.crt expires" % node in res.stdout for node in NODES)
         shown = [line[:400] for line in (res.stdout + res.stderr).splitlines() if REPORT_SECRET in line]
         assert not shown, "the planted secret reached the playbook output: %s" % shown
         mode = os.stat(str(dest)).st_mode & 0o777
@@ -514,12 +689,18 @@ def test_undeploy_keeps_data_and_leaves_no_pod(lab, site):
     kaapana = {key: r["status"] for key, r in _helm_releases(lab).items() if key[1] != FOREIGN}
     assert kaapana == {("kaapana-system", "kaapana-storageclass"): "deployed"}, kaapana
     site["undeployed_with_data"] = before
+    site["tls_after_undeploy"] = _tls_secret(lab, "admin")
 
 
-def test_redeploy_brings_the_platform_back(lab, site):
-    res = run_playbook(lab, "playbooks/redeploy.yml", site["inventory"])
+def test_redeploy_brings_the_platform_back(lab, site, tls):
+    # With the admin's certificate given, the deploy installs it over the one cert-init makes in the new namespaces
+    # (the same files as before: the data directory's tls folder stays byte-identical). The undeploy removed the
+    # namespace and the Secret with it, so what the deploy leaves is its own doing.
+    assert site.get("tls_after_undeploy", "not recorded") is None
+    res = run_playbook(lab, "playbooks/redeploy.yml", site["inventory"], extra_vars=_tls_vars(tls["good"]))
     assert res.returncode == 0, res.stdout[-4000:]
     assert _pods(lab, "services")
+    assert _tls_secret(lab, "admin") == {"tls.crt": tls["good"]["chain"], "tls.key": tls["good"]["key_pem"]}
     assert _recorded_values(lab)["global"]["hostname"] == DOMAIN
     # The undeploy above and this deploy are the first of the five deploy/undeploy cycles, when the data held.
     if site.get("undeployed_with_data") and _data_digest(lab) == site["undeployed_with_data"]:
