@@ -465,6 +465,17 @@ def _cleanup(client, prefix, node=None, storage=False):
         client.kubectl("delete", "node", node, "--ignore-not-found", check=False)
 
 
+def _wait_not_terminating(client, namespace, timeout=120):
+    """A namespace an earlier test (or module) deleted with --wait=false refuses new objects until it is gone."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        res = client.kubectl("get", "namespace", namespace, "-o", "json", check=False)
+        if res.returncode != 0 or not json.loads(res.stdout)["metadata"].get("deletionTimestamp"):
+            return
+        time.sleep(1)
+    raise AssertionError("namespace %s still terminating after %ss" % (namespace, timeout))
+
+
 def test_standin_installs_the_preinstall_extensions_of_a_061_admin_chart(lab, tmp_path):
     client = Client(lab, tmp_path)
     prefix, node = "khtest", "khtest-storage"
@@ -478,6 +489,7 @@ def test_standin_installs_the_preinstall_extensions_of_a_061_admin_chart(lab, tm
                     "--plain-http", "-d", str(tmp_path))
         with tarfile.open(str(tmp_path / "kaapana-admin-chart-0.6.1-lab.tgz")) as tar:
             tar.extractall(str(tmp_path / "chart"))
+        _wait_not_terminating(client, "kaapana-system")
         client.helm("upgrade", "--install", "kaapana-storageclass",
                     str(tmp_path / "chart" / "kaapana-admin-chart" / "charts" / "kaapana-storage-chart"),
                     "-n", "kaapana-system", "--create-namespace", "--set-string", "global.main_node_name=" + node,
