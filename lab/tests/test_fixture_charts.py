@@ -251,8 +251,13 @@ def recorded_values(docs, namespace="default"):
     (ADMIN, set_args(kaapana_set_line(uid="a", storage="longhorn"))),
     (LONGHORN, ["--set", "csi.kubeletRootDir=/var/snap/microk8s/common/var/lib/kubelet",
                 "--set", "lab.nodes={lab-node-1,lab-node-2}"]),
+    (LONGHORN, ["--set", "defaultBackupStore.backupTarget=s3://kaapana-backups@us-east-1/kaapana",
+                "--set", "defaultBackupStore.backupTargetCredentialSecret=s3-secret",
+                "--set", "defaultBackupStore.pollInterval=300",
+                "--set", "persistence.recurringJobSelector.enable=true",
+                "--set-string", 'persistence.recurringJobSelector.jobList=[{"name":"backup"\\,"isGroup":true}]']),
     (GPU, []),
-], ids=["admin", "admin-uid-longhorn", "longhorn", "gpu-operator"])
+], ids=["admin", "admin-uid-longhorn", "longhorn", "longhorn-backup", "gpu-operator"])
 def test_lint_strict(chart, args):
     out = helm("lint", "--strict", "--kube-version", KUBE_VERSION, chart, *args).stdout
     assert "0 chart(s) failed" in out
@@ -920,9 +925,11 @@ def test_longhorn_chart_metadata():
 def test_longhorn_crds():
     docs = longhorn_render()
     crds = {c["metadata"]["name"]: c for c in find(docs, "CustomResourceDefinition")}
-    assert set(crds) == {"nodes.longhorn.io", "settings.longhorn.io", "volumes.longhorn.io"}
+    assert set(crds) == {"nodes.longhorn.io", "settings.longhorn.io", "volumes.longhorn.io",
+                         "backuptargets.longhorn.io", "recurringjobs.longhorn.io"}
     for name, kind in (("nodes.longhorn.io", "Node"), ("settings.longhorn.io", "Setting"),
-                       ("volumes.longhorn.io", "Volume")):
+                       ("volumes.longhorn.io", "Volume"), ("backuptargets.longhorn.io", "BackupTarget"),
+                       ("recurringjobs.longhorn.io", "RecurringJob")):
         spec = crds[name]["spec"]
         assert spec["group"] == "longhorn.io" and spec["names"]["kind"] == kind
         assert spec["scope"] == "Namespaced"
@@ -936,6 +943,151 @@ def test_longhorn_crds():
     assert setting["properties"]["value"] == {"type": "string"}
 
 
+def longhorn_schema(docs, name):
+    crd = one(docs, "CustomResourceDefinition", name)
+    [version] = crd["spec"]["versions"]
+    assert version["subresources"] == {"status": {}}
+    return crd, version["schema"]["openAPIV3Schema"]
+
+
+def preserves_unknown_fields(schema):
+    return schema.get("x-kubernetes-preserve-unknown-fields") or any(
+        preserves_unknown_fields(value) for value in schema.values() if isinstance(value, dict))
+
+
+def test_longhorn_backup_target_and_recurring_job_crds_as_longhorn_110():
+    docs = longhorn_render()
+    crd, schema = longhorn_schema(docs, "backuptargets.longhorn.io")
+    assert crd["spec"]["names"]["shortNames"] == ["lhbt"]
+    assert schema["properties"]["spec"]["properties"] == {
+        "backupTargetURL": {"type": "string"}, "credentialSecret": {"type": "string"},
+        "pollInterval": {"type": "string"},
+        "syncRequestedAt": {"type": "string", "format": "date-time", "nullable": True}}
+    status = schema["properties"]["status"]["properties"]
+    assert set(status) == {"available", "conditions", "lastSyncedAt", "ownerID"}
+    assert set(status["conditions"]["items"]["properties"]) == {
+        "lastProbeTime", "lastTransitionTime", "message", "reason", "status", "type"}
+    crd, schema = longhorn_schema(docs, "recurringjobs.longhorn.io")
+    assert crd["spec"]["names"]["shortNames"] == ["lhrj"]
+    spec = schema["properties"]["spec"]["properties"]
+    assert spec["task"]["enum"] == ["snapshot", "snapshot-force-create", "snapshot-cleanup", "snapshot-delete",
+                                    "backup", "backup-force-create", "filesystem-trim", "system-backup"]
+    assert spec["retain"] == {"type": "integer"} and spec["concurrency"] == {"type": "integer"}
+    assert spec["groups"] == {"type": "array", "items": {"type": "string"}}
+    for key in ("labels", "parameters"):
+        assert spec[key] == {"type": "object", "additionalProperties": {"type": "string"}}
+    assert set(spec) == {"name", "task", "cron", "retain", "concurrency", "groups", "labels", "parameters"}
+    assert set(schema["properties"]["status"]["properties"]) == {"ownerID", "executionCount"}
+    # structural schemas without x-kubernetes-preserve-unknown-fields: a misspelt key is pruned (or refused by
+    # kubectl's strict field validation), as on a real cluster
+    for name in ("backuptargets.longhorn.io", "recurringjobs.longhorn.io"):
+        assert not preserves_unknown_fields(longhorn_schema(docs, name)[1])
+
+
+def load_provisioner():
+    """The stand-in longhorn-manager (lab/standins/provisioner.py), to check that it reads what the chart renders."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader(
+        "provisioner_fixture_charts", os.path.join(ROOT, "lab", "standins", "provisioner.py"))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+def default_resource(*args):
+    docs = render(LONGHORN, *args, release="longhorn", namespace="longhorn-system")
+    cm = one(docs, "ConfigMap", "longhorn-default-resource", "longhorn-system")
+    assert cm["metadata"]["labels"]["app.kubernetes.io/name"] == "longhorn"
+    return cm["data"]["default-resource.yaml"]
+
+
+def test_longhorn_default_backup_store_renders_the_default_resource_configmap():
+    prov = load_provisioner()
+    # the real chart's defaults: every key unset, so the ConfigMap is empty and BackupTarget "default" keeps its values
+    values = yaml.safe_load(open(os.path.join(LONGHORN, "values.yaml")))
+    assert values["defaultBackupStore"] == {"backupTarget": None, "backupTargetCredentialSecret": None,
+                                            "pollInterval": None}
+    assert default_resource() == ""
+    assert prov.longhorn_default_resource(default_resource()) == {}
+    text = default_resource("--set", "defaultBackupStore.backupTarget=s3://kaapana-backups@us-east-1/kaapana",
+                            "--set", "defaultBackupStore.backupTargetCredentialSecret=s3-secret",
+                            "--set", "defaultBackupStore.pollInterval=300")
+    # the real template's lines: unquoted values, in this order
+    assert text == ("backup-target: s3://kaapana-backups@us-east-1/kaapana\n"
+                    "backup-target-credential-secret: s3-secret\n"
+                    "backupstore-poll-interval: 300")
+    assert prov.longhorn_default_resource(text) == {
+        "backup-target": "s3://kaapana-backups@us-east-1/kaapana", "backup-target-credential-secret": "s3-secret",
+        "backupstore-poll-interval": "300"}
+    assert prov.longhorn_backup_target_spec(prov.longhorn_default_resource(text))["pollInterval"] == "5m0s"
+    # one key only; an NFS URL (host:/path) stays one scalar
+    text = default_resource("--set", "defaultBackupStore.backupTarget=nfs://nfs.example:/export/kaapana")
+    assert text == "backup-target: nfs://nfs.example:/export/kaapana"
+    assert prov.longhorn_default_resource(text) == {"backup-target": "nfs://nfs.example:/export/kaapana"}
+    # an empty string is set (not unset): the key is rendered empty and clears the BackupTarget's URL
+    text = default_resource("--set", "defaultBackupStore.backupTarget=")
+    assert text.rstrip() == "backup-target:"
+    assert prov.longhorn_default_resource(text) == {"backup-target": ""}
+    # the pre-1.8 key defaultSettings.backupTarget does nothing in Longhorn 1.10 (the chart no longer reads it)
+    old = render(LONGHORN, "--set", "defaultSettings.backupTarget=s3://old@us-east-1/", release="longhorn",
+                 namespace="longhorn-system")
+    assert one(old, "ConfigMap", "longhorn-default-resource")["data"]["default-resource.yaml"] == ""
+    assert "backup-target" not in one(old, "ConfigMap", "longhorn-default-setting")["data"]["default-setting.yaml"]
+    assert not [s for s in find(old, "Setting") if s["metadata"]["name"].startswith("backup")]
+
+
+def longhorn_policies(docs):
+    return {p["metadata"]["name"]: p for p in find(docs, "ValidatingAdmissionPolicy")}
+
+
+def test_longhorn_webhook_policies_for_backup_targets_and_recurring_jobs():
+    docs = longhorn_render()
+    policies = longhorn_policies(docs)
+    bindings = {b["metadata"]["name"]: b for b in find(docs, "ValidatingAdmissionPolicyBinding")}
+    for name, resource, operations in (("backup-target", "backuptargets", ["CREATE", "UPDATE", "DELETE"]),
+                                       ("recurring-job", "recurringjobs", ["CREATE", "UPDATE"]),
+                                       ("recurring-job-retain", "recurringjobs", ["CREATE", "UPDATE"])):
+        full = "longhorn-lab-%s-longhorn-system" % name
+        [rule] = policies[full]["spec"]["matchConstraints"]["resourceRules"]
+        assert rule == {"apiGroups": ["longhorn.io"], "apiVersions": ["v1beta2"], "operations": operations,
+                        "resources": [resource]}
+        assert policies[full]["spec"]["failurePolicy"] == "Fail"
+        binding = bindings[full]["spec"]
+        assert binding["policyName"] == full and binding["validationActions"] == ["Deny"]
+        assert binding["matchResources"]["namespaceSelector"]["matchLabels"] == {
+            "kubernetes.io/metadata.name": "longhorn-system"}
+    retain = policies["longhorn-lab-recurring-job-retain-longhorn-system"]["spec"]
+    assert retain["paramKind"] == {"apiVersion": "longhorn.io/v1beta2", "kind": "Setting"}
+    assert bindings["longhorn-lab-recurring-job-retain-longhorn-system"]["spec"]["paramRef"] == {
+        "name": "recurring-job-max-retention", "namespace": "longhorn-system", "parameterNotFoundAction": "Allow"}
+    messages = " ".join(v.get("message", "") + v.get("messageExpression", "")
+                        for p in policies.values() for v in p["spec"]["validations"])
+    for text in ("with the unsupported protocol", "deleting default backup target is not allowed", "invalid cron format(",
+                 "retain value should be less than or equal to ", "invalid group name ", "must be 40 characters or less",
+                 "is not a valid parameter"):
+        assert text in messages
+    off = longhorn_render("--set", "lab.webhookPolicies=false")
+    assert set(longhorn_policies(off)) == {"longhorn-lab-deleting-confirmation-longhorn-system"}
+    one(off, "ConfigMap", "longhorn-default-resource")
+
+
+@pytest.mark.parametrize("cron, valid", [
+    ("0 2 * * *", True), ("*/15 * * * *", True), ("0 0 1 jan-jun MON-FRI", True), ("0,30 8-18/2 ? * 1-5", True),
+    ("@daily", True), ("@hourly", True), ("@every 1h30m", True), ("CRON_TZ=Europe/Berlin 0 3 * * *", True),
+    ("TZ=UTC @weekly", True), (" 0 2 * * * ", True),
+    ("0 25 * * *", False), ("60 * * * *", False), ("0 0 0 * *", False), ("0 0 * 13 *", False), ("0 0 * * 7", False),
+    ("0 0 2 * * *", False), ("0 2 * *", False), ("*/0 * * * *", False), ("@reboot", False), ("@every", False),
+    ("@Daily", False), (" @daily", False), ("every day", False), ("", False),
+])
+def test_longhorn_recurring_job_cron_check_is_robfig_cron_parse_standard(cron, valid):
+    """The cron check of the rendered policy (an RE2 expression; Python's re reads this one alike)."""
+    policy = longhorn_policies(longhorn_render())["longhorn-lab-recurring-job-longhorn-system"]
+    [check] = [v["expression"] for v in policy["spec"]["validations"] if "variables.cron.matches(" in v["expression"]]
+    pattern = re.search(r"variables\.cron\.matches\(r'([^']*)'\)", check).group(1)
+    assert bool(re.search(pattern, cron)) is valid
+
+
 def test_longhorn_storage_class_and_csi_driver():
     docs = longhorn_render()
     sc = one(docs, "StorageClass", "longhorn")
@@ -944,9 +1096,32 @@ def test_longhorn_storage_class_and_csi_driver():
     assert sc["parameters"]["numberOfReplicas"] == "3"
     assert sc["parameters"]["staleReplicaTimeout"] == "30"
     assert sc["parameters"]["fsType"] == "ext4"
+    assert sc["parameters"]["backupTargetName"] == "default"
+    assert sc["parameters"]["unmapMarkSnapChainRemoved"] == "ignored"
+    assert "recurringJobSelector" not in sc["parameters"]
     cm = one(docs, "ConfigMap", "longhorn-storageclass", "longhorn-system")
     assert yaml.safe_load(cm["data"]["storageclass.yaml"])["provisioner"] == "driver.longhorn.io"
     one(docs, "CSIDriver", "driver.longhorn.io")
+
+
+def test_longhorn_storage_class_recurring_job_selector_as_the_real_chart_renders_it(tmp_path):
+    prov = load_provisioner()
+    # a JSON string (the real chart's documented form) gives valid JSON
+    docs = longhorn_render("--set", "persistence.recurringJobSelector.enable=true", "--set-string",
+                           'persistence.recurringJobSelector.jobList=[{"name":"backup"\\,"isGroup":true}]')
+    selector = one(docs, "StorageClass", "longhorn")["parameters"]["recurringJobSelector"]
+    assert prov.longhorn_recurring_job_selector(selector) == {"recurring-job-group.longhorn.io/backup": "enabled"}
+    cm = yaml.safe_load(one(docs, "ConfigMap", "longhorn-storageclass")["data"]["storageclass.yaml"])
+    assert cm["parameters"]["recurringJobSelector"] == selector
+    # a YAML list is printed the Go way: Longhorn's CSI driver (and the stand-in) refuse it, PVCs stay Pending
+    values = tmp_path / "values.yaml"
+    values.write_text(yaml.safe_dump({"persistence": {"recurringJobSelector": {
+        "enable": True, "jobList": [{"name": "backup", "isGroup": True}]}}}))
+    docs = longhorn_render("-f", str(values))
+    selector = one(docs, "StorageClass", "longhorn")["parameters"]["recurringJobSelector"]
+    assert selector == "[map[isGroup:true name:backup]]"
+    with pytest.raises(ValueError, match="invalid json format of recurringJobSelector"):
+        prov.longhorn_recurring_job_selector(selector)
 
 
 def test_longhorn_workloads_and_kubelet_root_dir():
@@ -996,12 +1171,16 @@ def test_longhorn_settings():
         "storage-minimal-available-percentage": "25",
         "deleting-confirmation-flag": "false",
         "default-data-path": "/var/lib/longhorn/",
+        "allow-recurring-job-while-volume-detached": "false",
+        "recurring-job-max-retention": "100",
     }.items()
     changed = longhorn_render("--set", "defaultSettings.storageOverProvisioningPercentage=1000",
-                              "--set", "defaultSettings.deletingConfirmationFlag=true")
+                              "--set", "defaultSettings.deletingConfirmationFlag=true",
+                              "--set", "defaultSettings.recurringJobMaxRetention=50")
     values = {s["metadata"]["name"]: s["value"] for s in find(changed, "Setting")}
     assert values["storage-over-provisioning-percentage"] == "1000"
     assert values["deleting-confirmation-flag"] == "true"
+    assert values["recurring-job-max-retention"] == "50"
 
 
 def test_longhorn_nodes_from_lab_nodes():
@@ -1030,7 +1209,7 @@ def test_longhorn_uninstall_needs_deleting_confirmation_flag():
     assert binding["spec"]["paramRef"]["namespace"] == "longhorn-system"
     assert binding["spec"]["validationActions"] == ["Deny"]
     off = longhorn_render("--set", "lab.enforceDeletingConfirmationFlag=false")
-    assert not find(off, "ValidatingAdmissionPolicy")
+    assert not find(off, "ValidatingAdmissionPolicy", "longhorn-lab-deleting-confirmation-longhorn-system")
 
 
 # ---------------------------------------------------------------------------------------------

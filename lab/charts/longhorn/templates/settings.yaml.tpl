@@ -11,6 +11,8 @@ the chart creates the Setting objects the Kaapana tooling patches, with the same
   (list "storage-over-provisioning-percentage" $d.storageOverProvisioningPercentage "100")
   (list "storage-minimal-available-percentage" $d.storageMinimalAvailablePercentage "25")
   (list "deleting-confirmation-flag" $d.deletingConfirmationFlag "false")
+  (list "allow-recurring-job-while-volume-detached" $d.allowRecurringJobWhileVolumeDetached "false")
+  (list "recurring-job-max-retention" $d.recurringJobMaxRetention "100")
 -}}
 apiVersion: v1
 kind: ConfigMap

@@ -29,6 +29,10 @@ parameters:
   {{- if $p.migratable }}
   migratable: {{ $p.migratable | toString | quote }}
   {{- end }}
+  {{- if $p.recurringJobSelector.enable }}
+  {{- /* as the real chart: the value as Go prints it, so only a JSON string gives valid JSON */}}
+  recurringJobSelector: '{{ $p.recurringJobSelector.jobList }}'
+  {{- end }}
   dataLocality: {{ $p.defaultDataLocality | quote }}
   {{- if $p.defaultDiskSelector.enable }}
   diskSelector: {{ $p.defaultDiskSelector.selector | quote }}
@@ -36,9 +40,15 @@ parameters:
   {{- if $p.defaultNodeSelector.enable }}
   nodeSelector: {{ $p.defaultNodeSelector.selector | quote }}
   {{- end }}
+  {{- if $p.unmapMarkSnapChainRemoved }}
+  unmapMarkSnapChainRemoved: {{ $p.unmapMarkSnapChainRemoved | quote }}
+  {{- end }}
   {{- if $p.disableRevisionCounter }}
   disableRevisionCounter: {{ $p.disableRevisionCounter | toString | quote }}
   dataEngine: {{ $p.dataEngine | quote }}
+  {{- end }}
+  {{- if $p.backupTargetName }}
+  backupTargetName: {{ $p.backupTargetName | quote }}
   {{- end }}
 {{- end }}
 apiVersion: v1
