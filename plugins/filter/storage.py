@@ -19,7 +19,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six import string_types
 
 from ansible_collections.kaapana.platform.plugins.module_utils.chart_ref import chart_ref_scheme
-from ansible_collections.kaapana.platform.plugins.plugin_utils import input_checks, storage_provider
+from ansible_collections.kaapana.platform.plugins.plugin_utils import input_checks, longhorn_backup, storage_provider
 
 # Kubernetes resource.Quantity: <signedNumber><suffix>, suffix = binarySI | decimalSI | decimalExponent.
 QUANTITY_RE = re.compile(
@@ -242,6 +242,11 @@ def longhorn_chart_source(chart_ref, repo_url="", var_name="kaapana_longhorn_cha
     raise _bad(var_name, chart_ref, CHART_FORMS)
 
 
+def longhorn_backup_errors(target, credentials, jobs):
+    """Why Longhorn would refuse the backup target, its credentials or the recurring jobs; [] when it would not."""
+    return longhorn_backup.backup_errors(target, credentials, jobs)
+
+
 class FilterModule(object):
     """kaapana.platform storage filters."""
 
@@ -253,6 +258,7 @@ class FilterModule(object):
             "longhorn_replica_count": longhorn_replica_count,
             "longhorn_disk_patch": longhorn_disk_patch,
             "longhorn_chart_source": longhorn_chart_source,
+            "longhorn_backup_errors": longhorn_backup_errors,
             "path_ancestors": path_ancestors,
             "stat_fsid": stat_fsid,
         }

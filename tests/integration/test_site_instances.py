@@ -14,6 +14,7 @@ Kaapana's admin namespace is shared between instances and its 0.6.0 admin chart 
 storage classes and a project namespace of its own: two releases of that chart collide on them, so each
 instance here gets its own admin and project namespace, and b leaves the storage classes to a
 (docs/troubleshooting.md)."""
+import base64
 import glob
 import json
 import os
@@ -227,6 +228,78 @@ def test_second_run_with_longhorn_and_instance_uid_changes_nothing(lab, cluster)
     counts = recap(res.stdout)
     assert set(NODES) <= set(counts), counts
     assert all(c["changed"] == 0 for c in counts.values()), (counts, changed_tasks(res.stdout))
+
+
+# --- Longhorn backups (playbooks/storage.yml) ----------------------------------------------------------------------
+BACKUP_KEY = "Lab-Backup-Secret-7Qp"
+BACKUP = {"kaapana_longhorn_backup_target": "s3://kaapana-backups@lab-region-1/longhorn/",
+          "kaapana_longhorn_backup_credentials": {"AWS_ACCESS_KEY_ID": "lab-backup", "AWS_SECRET_ACCESS_KEY": BACKUP_KEY,
+                                                  "AWS_ENDPOINTS": "http://10.89.0.1:9000"},
+          "kaapana_longhorn_snapshot_schedule": "0 1 * * *", "kaapana_longhorn_snapshot_retain": 5,
+          "kaapana_longhorn_backup_schedule": "30 1 * * *", "kaapana_longhorn_backup_retain": 10}
+
+
+def _longhorn_values(lab):
+    res = subprocess.run([lab.helm, "--kubeconfig", lab.kubeconfig, "-n", "longhorn-system", "get", "values",
+                          "longhorn", "-o", "json"], capture_output=True, text=True, check=True)
+    return json.loads(res.stdout)
+
+
+def _recurring_jobs(lab):
+    res = lab.kubectl_run("-n", "longhorn-system", "get", "recurringjobs.longhorn.io", "-o", "json", check=False)
+    items = json.loads(res.stdout)["items"] if res.returncode == 0 else []
+    return {j["metadata"]["name"]: (j["spec"]["task"], j["spec"]["cron"], j["spec"]["retain"], j["spec"]["groups"])
+            for j in items}
+
+
+def test_longhorn_backup_settings_longhorn_refuses_fail_before_any_change(lab, cluster):
+    values = _longhorn_values(lab)
+    res = run_playbook(lab, "playbooks/storage.yml", cluster["inventory"], extra_vars=dict(
+        INSTANCE_A, kaapana_longhorn_backup_target="http://backup.lab.invalid/longhorn",
+        kaapana_longhorn_backup_schedule="0 2 * * *"))
+    out = res.stdout + res.stderr
+    assert res.returncode == 2, out[-4000:]
+    assert ("kaapana_longhorn_backup_target: Longhorn does not support the protocol 'http' of "
+            "http://backup.lab.invalid/longhorn" in out and "Nothing was changed" in out), out[-4000:]
+    assert "Install the Longhorn release" not in out
+    assert all(c["changed"] == 0 for c in recap(res.stdout).values()), changed_tasks(res.stdout)
+    assert _longhorn_values(lab) == values and _recurring_jobs(lab) == {}
+
+
+@pytest.mark.reliability('secrets', 'Longhorn backups: the S3 secret key is in no output line at -v (only in the '
+                                    'credentials Secret); the target available; second run changes nothing')
+def test_longhorn_backup_target_and_recurring_jobs(lab, cluster):
+    res = run_playbook(lab, "playbooks/storage.yml", cluster["inventory"], extra_vars=dict(INSTANCE_A, **BACKUP),
+                       extra_args=["-v"])
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-6000:]
+    assert BACKUP_KEY not in out
+    # The chart's Longhorn 1.8+ keys, the credentials only by the Secret's name.
+    values = _longhorn_values(lab)
+    assert values["defaultBackupStore"] == {"backupTarget": BACKUP["kaapana_longhorn_backup_target"],
+                                            "backupTargetCredentialSecret": "kaapana-longhorn-backup",
+                                            "pollInterval": 300}, values
+    assert "backupTarget" not in values.get("defaultSettings", {})
+    secret = json.loads(lab.kubectl_run("-n", "longhorn-system", "get", "secret", "kaapana-longhorn-backup", "-o",
+                                        "json").stdout)
+    assert base64.b64decode(secret["data"]["AWS_SECRET_ACCESS_KEY"]).decode() == BACKUP_KEY
+    # longhorn-manager (its lab stand-in) made the BackupTarget from the chart's ConfigMap and can use it.
+    target = json.loads(lab.kubectl_run("-n", "longhorn-system", "get", "backuptargets.longhorn.io", "default", "-o",
+                                        "json").stdout)
+    assert (target["spec"]["backupTargetURL"], target["spec"]["credentialSecret"], target["status"]["available"]) == (
+        BACKUP["kaapana_longhorn_backup_target"], "kaapana-longhorn-backup", True), target
+    assert _recurring_jobs(lab) == {"kaapana-snapshot": ("snapshot", "0 1 * * *", 5, ["default"]),
+                                    "kaapana-backup": ("backup", "30 1 * * *", 10, ["default"])}
+    # Second run: nothing changes.
+    res = run_playbook(lab, "playbooks/storage.yml", cluster["inventory"], extra_vars=dict(INSTANCE_A, **BACKUP))
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert all(c["changed"] == 0 for c in recap(res.stdout).values()), changed_tasks(res.stdout)
+    # Check mode without the backup job: it would remove it, and removes nothing.
+    res = run_playbook(lab, "playbooks/storage.yml", cluster["inventory"], extra_args=["--check"],
+                       extra_vars=dict(INSTANCE_A, **dict(BACKUP, kaapana_longhorn_backup_schedule="")))
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert "Remove Kaapana's recurring jobs whose schedule is empty" in "\n".join(changed_tasks(res.stdout))
+    assert "kaapana-backup" in _recurring_jobs(lab)
 
 
 @pytest.mark.reliability('isolation', 'instances a and b side by side: both ready; undeploying b leaves a ready and its data intact')
