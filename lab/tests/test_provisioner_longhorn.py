@@ -599,7 +599,7 @@ def test_sync_happens_on_manager_start_and_configmap_change_only():
     assert target(custom)["spec"]["backupTargetURL"] == S3_URL
     # a user edits the BackupTarget (kubectl, the UI): nothing syncs, the edit stays
     merge_patch(target(custom), {"spec": {"backupTargetURL": "nfs://nfs.example:/export", "pollInterval": "10m"}})
-    for _ in range(3):
+    for _poll in range(3):
         prov.longhorn_backup_targets()
     assert target(custom)["spec"]["backupTargetURL"] == "nfs://nfs.example:/export"
     # helm upgrade changes the ConfigMap: its keys win, the others keep the user's values
@@ -874,6 +874,6 @@ def test_a_recurring_job_the_policies_refuse_is_reported_once(caplog):
                                                   "spec": {"task": "backup", "cron": "0 25 * * *"}}
     prov = provisioner(Core([], {}), custom)
     with caplog.at_level(logging.WARNING, logger="kaapana-lab-provisioner"):
-        for _ in range(3):
+        for _poll in range(3):
             prov.longhorn_recurring_jobs({NS: ["lh-main"]})
     assert caplog.text.count("RecurringJob longhorn-system/old: 422") == 1

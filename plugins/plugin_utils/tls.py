@@ -120,7 +120,7 @@ def _dns_match(pattern, host):
     if not pattern.startswith("*."):
         return pattern == host
     rest = pattern[2:]
-    head, _, tail = host.partition(".")
+    head, _dot, tail = host.partition(".")
     return bool(head) and tail == rest and "*" not in rest
 
 

@@ -317,7 +317,7 @@ def _tls_files(tmp, name, domain, other_key=False):
                        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False))
         return builder.sign(issuer_key, hashes.SHA256())
 
-    root_key, issuing_key, server_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    root_key, issuing_key, server_key = (ec.generate_private_key(ec.SECP256R1()) for _key in range(3))
     root = cert("Lab Hospital Root CA", root_key, "Lab Hospital Root CA", root_key, True)
     issuing = cert("Lab Hospital Issuing CA", issuing_key, "Lab Hospital Root CA", root_key, True)
     server = cert(domain, server_key, "Lab Hospital Issuing CA", issuing_key, False, [domain])

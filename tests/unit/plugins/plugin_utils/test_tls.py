@@ -206,8 +206,9 @@ def test_secret_consumers_find_volumes_projections_and_env_only():
             {"name": "CERT", "valueFrom": {"secretKeyRef": {"name": "certificate", "key": "tls.crt"}}}]}]}),
         _workload("DaemonSet", "agent", {"initContainers": [{"name": "i", "envFrom": [
             {"secretRef": {"name": "certificate"}}]}]}),
-        _workload("Deployment", "kube-helm", {"volumes": [{"name": "s", "secret": {"secretName": "registry-secret"}}],
-                                               "containers": [{"name": "k", "env": [{"name": "A", "value": "b"}]}]}),
+        _workload("Deployment", "kube-helm", {
+            "volumes": [{"name": "s", "secret": {"secretName": "registry-secret"}}],
+            "containers": [{"name": "k", "env": [{"name": "A", "value": "b"}]}]}),
     ]
     got = tls.secret_consumers(workloads, "certificate", "x/sha")
     assert [(w["kind"], w["name"], w["annotation"]) for w in got] == [
