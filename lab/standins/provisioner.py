@@ -748,14 +748,10 @@ class Provisioner:
         wanted = self.longhorn_managers() if managers is None else managers
         created = []
         for namespace in sorted(wanted):
-            try:
-                existing = self.custom.list_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
-                                                                     "nodes")
-            except ApiException as error:
-                if error.status == 404:
-                    continue  # the nodes.longhorn.io CRD is not installed (yet)
-                raise
-            have = {item["metadata"]["name"] for item in existing.get("items", [])}
+            existing = self.longhorn_objects(namespace, "nodes")
+            if existing is None:
+                continue  # the nodes.longhorn.io CRD is not installed (yet)
+            have = {item["metadata"]["name"] for item in existing}
             missing = sorted(set(wanted[namespace]) - have)
             if not missing:
                 continue
@@ -810,14 +806,10 @@ class Provisioner:
         managers = self.longhorn_managers() if managers is None else managers
         volumes = {}
         for namespace in sorted(managers):
-            try:
-                listed = self.custom.list_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
-                                                                   "volumes")
-            except ApiException as error:
-                if error.status == 404:
-                    continue  # the volumes.longhorn.io CRD is not installed (yet)
-                raise
-            volumes[namespace] = {item["metadata"]["name"]: item for item in listed.get("items", [])}
+            listed = self.longhorn_objects(namespace, "volumes")
+            if listed is None:
+                continue  # the volumes.longhorn.io CRD is not installed (yet)
+            volumes[namespace] = {item["metadata"]["name"]: item for item in listed}
         uninstalling = {namespace for namespace in volumes if self.longhorn_uninstalling(namespace)}
         for namespace, existing in volumes.items():
             for item in existing.values():
@@ -845,6 +837,16 @@ class Provisioner:
             if namespace is None or namespace in uninstalling:
                 continue
             self.create_longhorn_volume(namespace, pv, managers[namespace])
+
+    def longhorn_objects(self, namespace, plural):
+        """The items of a Longhorn custom resource in namespace, or None while its CRD is not installed (yet)."""
+        try:
+            listed = self.custom.list_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace, plural)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return listed.get("items", [])
 
     def longhorn_uninstalling(self, namespace):
         try:
@@ -962,21 +964,16 @@ class Provisioner:
                     memory.pop(namespace, None)
                 state.seen.discard(namespace)
         for namespace, members in sorted(by_namespace.items()):
-            try:
-                listed = self.custom.list_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
-                                                                   "backuptargets")
-            except ApiException as error:
-                if error.status == 404:
-                    continue  # the backuptargets.longhorn.io CRD is not installed (yet)
-                raise
-            targets = {item["metadata"]["name"]: item for item in listed.get("items", [])}
+            listed = self.longhorn_objects(namespace, "backuptargets")
+            if listed is None:
+                continue  # the backuptargets.longhorn.io CRD is not installed (yet)
+            targets = {item["metadata"]["name"]: item for item in listed}
             if self.longhorn_uninstalling(namespace):
                 self.uninstall_longhorn_backups(namespace, targets)
                 continue
             if self.start_longhorn_managers(namespace, members, targets):
-                listed = self.custom.list_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
-                                                                   "backuptargets")
-                targets = {item["metadata"]["name"]: item for item in listed.get("items", [])}
+                listed = self.longhorn_objects(namespace, "backuptargets")
+                targets = {item["metadata"]["name"]: item for item in listed}
             owner = sorted(pod.spec.node_name for pod in members)[0]
             for name, item in sorted(targets.items()):
                 try:
@@ -1195,14 +1192,10 @@ class Provisioner:
                     raise
             self._longhorn().availability.pop((namespace, name), None)
             LOG.info("longhorn uninstall: cleared the URL of BackupTarget %s/%s and deleted it", namespace, name)
-        try:
-            jobs = self.custom.list_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
-                                                             "recurringjobs")
-        except ApiException as error:
-            if error.status == 404:
-                return
-            raise
-        for item in jobs.get("items", []):
+        jobs = self.longhorn_objects(namespace, "recurringjobs")
+        if jobs is None:
+            return
+        for item in jobs:
             if item["metadata"].get("deletionTimestamp"):
                 continue
             try:
@@ -1219,14 +1212,10 @@ class Provisioner:
         admission) and the recurring job controller's status.ownerID."""
         managers = self.longhorn_managers() if managers is None else managers
         for namespace, nodes in sorted(managers.items()):
-            try:
-                listed = self.custom.list_namespaced_custom_object(LONGHORN_GROUP, LONGHORN_VERSION, namespace,
-                                                                   "recurringjobs")
-            except ApiException as error:
-                if error.status == 404:
-                    continue  # the recurringjobs.longhorn.io CRD is not installed (yet)
-                raise
-            items = [item for item in listed.get("items", []) if not item["metadata"].get("deletionTimestamp")]
+            listed = self.longhorn_objects(namespace, "recurringjobs")
+            if listed is None:
+                continue  # the recurringjobs.longhorn.io CRD is not installed (yet)
+            items = [item for item in listed if not item["metadata"].get("deletionTimestamp")]
             if not items or self.longhorn_uninstalling(namespace):
                 continue
             for item in items:
