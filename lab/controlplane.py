@@ -14,6 +14,9 @@ from lab.config import ROOT
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 FAULT_ANNOTATION = 'metadata.annotations["kwok.test/fault"]'
+# Pods the kube-helm stand-in runs in their node container (lab/standins/kube_helm.py): KWOK's upstream pod-complete
+# stage leaves them alone; the lab stages end them by the exit code the stand-in writes (lab/kwok/lab-stages.yaml).
+HOST_JOB_ANNOTATION = "kaapana.lab/host-job"
 
 
 def _delayed(stage, name):
@@ -50,8 +53,12 @@ def kwok_config(stage_dir):
         docs.append(stage)
         if rel.endswith("node-initialize.yaml"):
             docs.append(_delayed(stage, "lab-node-initialize-after"))
-    for rel in ("pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml"):
-        docs.append(load(rel))
+    complete = load("pod/fast/pod-complete.yaml")
+    # A host job's pod ends when its command has run in the node container, with that exit code (lab stages).
+    complete["spec"]["selector"]["matchExpressions"].append(
+        {"key": '.metadata.annotations["%s"]' % HOST_JOB_ANNOTATION, "operator": "DoesNotExist"})
+    docs.append(complete)
+    docs.append(load("pod/fast/pod-delete.yaml"))
     ready = load("pod/fast/pod-ready.yaml")
     # Upstream pod-ready would make an ImagePullBackOff pod Ready once the fault stage stops matching.
     ready["spec"]["selector"]["matchExpressions"].append(
@@ -200,8 +207,16 @@ def start(cfg, procs):
     os.makedirs(cfg.state, exist_ok=True)
     pki.ensure_pki(cfg.pki, cfg.gateway, str(ipaddress.ip_network(cfg.service_cidr)[1]))
     pki.write_kubeconfig(cfg.kubeconfig, cfg.api_server, cfg.pki)
+    kwok_yaml = kwok_config(cfg.kwok_stage_dir)
+    try:
+        with open(cfg.path("kwok.yaml")) as handle:
+            kwok_changed = handle.read() != kwok_yaml
+    except OSError:
+        kwok_changed = True
     with open(cfg.path("kwok.yaml"), "w") as handle:
-        handle.write(kwok_config(cfg.kwok_stage_dir))
+        handle.write(kwok_yaml)
+    if kwok_changed:
+        procs.stop("kwok")  # KWOK reads its stages only at start: a changed configuration restarts it
     with open(cfg.path("audit-policy.yaml"), "w") as handle:
         handle.write(AUDIT_POLICY)
     checks = health(cfg)
