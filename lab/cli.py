@@ -121,7 +121,7 @@ def up(cfg, args):
                                     "--containers-conf", nodes.podman_env(cfg)["CONTAINERS_CONF"]])
     kube_helm = kube_helm_argv(cfg)
     if procs.running("kube-helm") and procs.argv("kube-helm") != kube_helm:
-        procs.stop("kube-helm")  # started with another delay: restarted (it remembers the Jobs it handled)
+        procs.stop("kube-helm")  # another delay or options: restarted (it remembers the Jobs it handled)
     if not procs.running("kube-helm"):
         procs.start("kube-helm", kube_helm)
     for spec in args.nodes or []:
@@ -139,7 +139,8 @@ def kube_helm_argv(cfg):
     return [sys.executable, KUBE_HELM, "--delay", os.environ.get("LAB_KUBE_HELM_DELAY", "3"),
             "--kubeconfig", cfg.kubeconfig, "--helm", cfg.bin("helm"),
             "--registry", cfg.registry, "--registry-user", cfg.registry_user,
-            "--registry-password-file", cfg.registry_password_file, "--state-dir", cfg.path("kube-helm")]
+            "--registry-password-file", cfg.registry_password_file, "--state-dir", cfg.path("kube-helm"),
+            "--containers-conf", nodes.podman_env(cfg)["CONTAINERS_CONF"]]
 
 
 def add_node(cfg, state, env, image, spec):

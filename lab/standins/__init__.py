@@ -2,4 +2,5 @@
 
 The executables `snap`, `microk8s` and `nvidia-smi` next to this file import the package as
 `standins` from its parent folder (lab/ here, /usr/lib/kaapana-lab in the node image);
-provisioner.py runs on the lab host and imports nothing from it."""
+provisioner.py and kube_helm.py run on the lab host and import only common.py's host-side helper
+(podman_node_exec) from it."""

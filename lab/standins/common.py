@@ -156,3 +156,42 @@ def tabwrite(lines, minwidth, padding):
     block(0, len(rows), 0)
     return ["".join(cell if width is None else cell + " " * (width - len(cell)) for cell, width in zip(row, row_widths))
             for row, row_widths in zip(rows, widths)]
+
+
+# ---- host side: commands inside a node container ---------------------------------------------------
+def podman_node_exec(containers_conf, log=None, timeout=60):
+    """For the host processes (provisioner.py, kube_helm.py), not the node: a function node_exec(node, argv,
+    env=None, workdir=None, timeout=None) that runs argv inside the node container of a Kubernetes node with
+    `podman exec` and returns a subprocess.CompletedProcess (returncode, stdout = stdout and stderr together).
+    The node name is the container's host name: the container name itself, or NAME.DOMAIN for an FQDN-named node
+    (lab container names have no dots). env values travel in podman's environment (`--env NAME`), never in argv.
+    A command that outlives the timeout ends with returncode 124, as coreutils' timeout reports it."""
+    import logging
+    import shutil
+    import subprocess
+
+    log = log or logging.getLogger("kaapana-lab-standin")
+    podman = shutil.which("podman") or "podman"
+
+    def node_exec(node, argv, env=None, workdir=None, timeout=timeout):
+        run_env = dict(os.environ, CONTAINERS_CONF=containers_conf)
+        cmd = [podman, "exec"]
+        for name, value in (env or {}).items():
+            run_env[name] = value
+            cmd += ["--env", name]
+        if workdir:
+            cmd += ["--workdir", workdir]
+        cmd += [node.split(".")[0]] + list(argv)
+        try:
+            proc = subprocess.run(cmd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  errors="replace", timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as error:
+            output = error.stdout or b""
+            output = output.decode("utf-8", "replace") if isinstance(output, bytes) else output
+            log.warning("podman exec %s %s: timed out after %ss", node, " ".join(argv)[:200], timeout)
+            return subprocess.CompletedProcess(cmd, 124, output + "\ntimed out after %ss\n" % timeout, None)
+        if proc.returncode != 0:
+            log.warning("podman exec %s %s: exit %d: %s", node, " ".join(argv)[:200], proc.returncode,
+                        proc.stdout.strip()[-300:])
+        return proc
+    return node_exec

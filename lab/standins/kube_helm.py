@@ -84,6 +84,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+try:
+    from lab.standins.common import podman_node_exec
+except ImportError:  # run as a script: this folder is sys.path[0]
+    from common import podman_node_exec
+
 JOB_NAME = "init-extensions"
 VALUES_SECRET_ANNOTATION = "kaapana.lab/values-secret"
 RELEASE_LABEL = "kaapana.lab/installed-by=kube-helm-standin"
@@ -96,6 +101,16 @@ RSA_BITS = 4096  # openssl genrsa 4096
 COPY_TRIES, COPY_INTERVAL = 10, 5.0  # copy_cert: max_retry=10, sleep 5
 IPV4_RE = re.compile(r"^([0-9]{1,3}\.){3}[0-9]{1,3}$")  # grep -Eq '^([0-9]{1,3}\.){3}[0-9]{1,3}$'
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+# Host jobs: pods whose command the stand-in runs for real in the node container of their node (containerd's part)
+HOST_JOB = "kaapana.lab/host-job"                  # "true": run it
+EXIT_CODE = "kaapana.lab/exit-code"                # written here; KWOK's lab stages end the pod by it
+HOST_JOB_OUTPUT = "kaapana.lab/host-job-output"    # the last OUTPUT_CHARS of stdout and stderr together
+HOST_JOB_MESSAGE = "kaapana.lab/host-job-message"  # the termination message (FallbackToLogsOnError only)
+HOST_JOB_TIMEOUT = 300
+OUTPUT_CHARS = 2000
+MESSAGE_CHARS = 2048
+SECRET_ENV = re.compile(r"password|secret|token", re.IGNORECASE)
 
 
 def _now():
@@ -157,6 +172,42 @@ def self_signed(common_name, hostname, days, bits=None, now=None):
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
+def host_job_due(pod):
+    """A pod the host-job runner should run now: annotated kaapana.lab/host-job "true", Running (KWOK made it so),
+    on a node, not being deleted, not run yet (no kaapana.lab/exit-code)."""
+    annotations = pod.metadata.annotations or {}
+    return (annotations.get(HOST_JOB) == "true" and EXIT_CODE not in annotations
+            and (pod.status.phase if pod.status else None) == "Running" and bool(pod.spec.node_name)
+            and pod.metadata.deletion_timestamp is None)
+
+
+def host_job_command(pod):
+    """(argv, env, workdir, termination message policy) of the pod's first container, as containerd would start it:
+    command + args (argv is empty without a command: the image's entrypoint is not known here), the env entries
+    with a literal value (valueFrom is skipped), the container's workingDir."""
+    container = pod.spec.containers[0]
+    argv = list(container.command or []) + list(container.args or []) if container.command else []
+    env = {}
+    for item in container.env or []:
+        if item.value_from is None:
+            env[item.name] = item.value or ""
+    return argv, env, container.working_dir, container.termination_message_policy or "File"
+
+
+def redacted(env):
+    """env for the log: values of names with password/secret/token in them are replaced."""
+    return {name: "<redacted>" if SECRET_ENV.search(name) else value for name, value in env.items()}
+
+
+def host_job_annotations(returncode, output, policy="File"):
+    """What the runner writes on the pod: the exit code (a decimal string), the output's tail and, for a failed
+    container with terminationMessagePolicy FallbackToLogsOnError, the kubelet's message (the log's tail)."""
+    annotations = {EXIT_CODE: str(returncode), HOST_JOB_OUTPUT: (output or "")[-OUTPUT_CHARS:]}
+    if returncode != 0 and policy == "FallbackToLogsOnError" and output:
+        annotations[HOST_JOB_MESSAGE] = output[-MESSAGE_CHARS:]
+    return annotations
+
+
 def describe_certificate(pem):
     """What the log may say about a certificate: subject, SAN, validity, fingerprint (never the key)."""
     cert = x509.load_pem_x509_certificate(pem)
@@ -179,8 +230,13 @@ def last_applied(obj):
 
 class KubeHelm:
     def __init__(self, api_client, kubeconfig, helm, registry, registry_user, password_file, state_dir,
-                 delay=DEFAULT_DELAY, interval=1.0, helm_timeout="5m"):
+                 delay=DEFAULT_DELAY, interval=1.0, helm_timeout="5m", node_exec=None, host_job_timeout=HOST_JOB_TIMEOUT):
         self.kubeconfig = kubeconfig
+        # node_exec(node, argv, env=, workdir=, timeout=) runs a command in a node container (None: host jobs wait)
+        self.node_exec = node_exec
+        self.host_job_timeout = host_job_timeout
+        self.host_jobs = set()  # pod UIDs run (or running) by this process: each pod runs once
+        self.host_job_threads = []
         self.batch = client.BatchV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
         self.helm = helm
@@ -473,7 +529,45 @@ class KubeHelm:
         self.waiting.discard(uid)
         return True
 
+    # -- host jobs (containerd's part) -------------------------------------------------------------
+    def run_host_jobs(self):
+        """Start every due host-job pod's command in its node container, each in its own thread (a long job must
+        not hold up the installs); the pod UID is remembered first, so a pod runs once."""
+        if self.node_exec is None:
+            return
+        self.host_job_threads = [t for t in self.host_job_threads if t.is_alive()]
+        for pod in self.core.list_pod_for_all_namespaces().items:
+            if pod.metadata.uid in self.host_jobs or not host_job_due(pod):
+                continue
+            self.host_jobs.add(pod.metadata.uid)
+            thread = threading.Thread(target=self.run_host_job, args=(pod,), daemon=True,
+                                      name="host-job-" + pod.metadata.name)
+            thread.start()
+            self.host_job_threads.append(thread)
+
+    def run_host_job(self, pod):
+        where = "%s/%s" % (pod.metadata.namespace, pod.metadata.name)
+        node = pod.spec.node_name
+        argv, env, workdir, policy = host_job_command(pod)
+        if not argv:
+            returncode, output = 127, "kaapana lab: the container has no command; the lab cannot run an image's entrypoint\n"
+        else:
+            LOG.info("host job %s on node %s: %s (env %s%s)", where, node, json.dumps(argv)[:1000],
+                     json.dumps(redacted(env), sort_keys=True), ", workdir %s" % workdir if workdir else "")
+            # coreutils' timeout inside the container ends the command itself; podman's client gets a margin
+            proc = self.node_exec(node, ["timeout", "-k", "10", str(int(self.host_job_timeout))] + argv, env=env,
+                                  workdir=workdir, timeout=self.host_job_timeout + 30)
+            returncode, output = proc.returncode, proc.stdout or ""
+        LOG.info("host job %s on node %s: exit code %d, output tail: %s", where, node, returncode,
+                 output[-300:].strip().replace("\n", " | "))
+        try:
+            self.core.patch_namespaced_pod(pod.metadata.name, pod.metadata.namespace,
+                                           {"metadata": {"annotations": host_job_annotations(returncode, output, policy)}})
+        except ApiException as error:
+            LOG.warning("host job %s: cannot record its exit code: %s %s", where, error.status, error.reason)
+
     def sync(self):
+        self.run_host_jobs()
         jobs = self.batch.list_job_for_all_namespaces().items
         # the certificate first: its Jobs are quick, the installs of init-extensions take a while
         for job in jobs:
@@ -511,15 +605,23 @@ def main(argv=None):
                         help="seconds between a Job's creation and the installs (default $LAB_KUBE_HELM_DELAY or 3)")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
     parser.add_argument("--once", action="store_true", help="one pass, then exit")
+    parser.add_argument("--containers-conf", metavar="PATH",
+                        help="podman's containers.conf of the lab: run host-job pods in their node containers")
+    parser.add_argument("--host-job-timeout", type=float, default=HOST_JOB_TIMEOUT,
+                        help="seconds a host job may run (default %d)" % HOST_JOB_TIMEOUT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s kaapana-lab-kube-helm %(levelname)s %(message)s")
     api_client = config.new_client_from_config(config_file=args.kubeconfig)
     api_client.user_agent = "kaapana-lab-kube-helm/1"
     standin = KubeHelm(api_client, args.kubeconfig, args.helm, args.registry, args.registry_user, args.registry_password_file,
-                       args.state_dir, delay=args.delay, interval=args.interval)
+                       args.state_dir, delay=args.delay, interval=args.interval,
+                       node_exec=podman_node_exec(args.containers_conf, LOG) if args.containers_conf else None,
+                       host_job_timeout=args.host_job_timeout)
     if args.once:
         standin.sync()
+        for thread in standin.host_job_threads:
+            thread.join()
         return 0
     stop = threading.Event()
 

@@ -69,7 +69,6 @@ import logging
 import os
 import re
 import signal
-import subprocess
 import sys
 import threading
 import urllib.parse
@@ -77,6 +76,11 @@ import urllib.parse
 import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+
+try:
+    from lab.standins.common import podman_node_exec
+except ImportError:  # run as a script: this folder is sys.path[0]
+    from common import podman_node_exec
 
 HOSTPATH = "microk8s.io/hostpath"
 LONGHORN = "driver.longhorn.io"
@@ -1278,21 +1282,6 @@ class Provisioner:
         LOG.info("stopped")
 
 
-def podman_node_exec(containers_conf):
-    """A node_exec that runs a command inside a node container: the Kubernetes node name is the container's host
-    name, the container name itself or NAME.DOMAIN for an FQDN-named node (lab container names have no dots)."""
-    env = dict(os.environ, CONTAINERS_CONF=containers_conf)
-
-    def node_exec(node, argv):
-        container = node.split(".")[0]
-        proc = subprocess.run(["podman", "exec", container] + list(argv), env=env, capture_output=True, text=True,
-                              timeout=60, check=False)
-        if proc.returncode != 0:
-            LOG.warning("podman exec %s %s: %s", node, " ".join(argv), proc.stderr.strip()[-300:])
-        return proc.returncode
-    return node_exec
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="provisioner.py",
                                      description="kaapana lab stand-in for the microk8s.io/hostpath and "
@@ -1314,7 +1303,7 @@ def main(argv=None):
     # Its own user agent, so benchmarks that count API requests by client can leave it out.
     api_client.user_agent = "kaapana-lab-provisioner/1"
     provisioner = Provisioner(api_client, interval=args.interval,
-                              node_exec=podman_node_exec(args.containers_conf) if args.containers_conf else None)
+                              node_exec=podman_node_exec(args.containers_conf, LOG) if args.containers_conf else None)
     if args.once:
         provisioner.sync()
         return 0
