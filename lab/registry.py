@@ -116,18 +116,36 @@ CHARTS_DIR = os.path.join(ROOT, "lab", "charts")
 LIBRARY = "kaapana-library-chart"
 ADMIN = "kaapana-admin-chart"
 STORAGE = "kaapana-storage-chart"
+MIGRATION = "migration-chart"
 PHASE2 = ("kaapana-platform-chart", "code-server-chart", "kaapana-workflows-core")
 # The source folders hold the 0.6.0-lab shape; every shape is made from them at package time.
 SOURCE_VERSION = "0.6.0-lab"
 # Shapes of the Kaapana fixture charts: version -> appVersion and whether the admin chart carries
-# charts/kaapana-storage-chart (Kaapana 0.6.1 moved the storage classes there).
-SHAPES = {"0.6.0-lab": {"app_version": "0.6.0", "storage_chart": False},
+# charts/kaapana-storage-chart (Kaapana 0.6.1 moved the storage classes there). 0.5.3-lab is the 0.6.0-lab
+# shape stamped 0.5.3: it only gives upgrade tests a minor-version jump (0.5 -> 0.6, the jump that makes Kaapana
+# run its migration chart); it models none of Kaapana 0.5.3's other differences.
+SHAPES = {"0.5.3-lab": {"app_version": "0.5.3", "storage_chart": False},
+          "0.6.0-lab": {"app_version": "0.6.0", "storage_chart": False},
           "0.6.1-lab": {"app_version": "0.6.1", "storage_chart": True}}
 STORAGE_DEPENDENCY = """  # Kaapana 0.6.1: the storage classes; kaapanactl.sh installs this subchart on its own first
   # (release kaapana-storageclass), so it stays disabled inside the admin release.
   - name: kaapana-storage-chart
     version: %s
     condition: kaapana-storage-chart.enabled
+"""
+
+# Every shape: Kaapana 0.6.x's admin chart lists utils/migration-chart as a disabled dependency; kaapanactl.sh
+# installs it on its own (release kaapana-migration) from <admin chart>/charts/migration-chart when major.minor change.
+MIGRATION_DEPENDENCY = """  # Kaapana 0.6.x: the migration chart; kaapanactl.sh installs this subchart on its own (release
+  # kaapana-migration) when an upgrade changes major.minor, so it stays disabled inside the admin release.
+  - name: migration-chart
+    version: "0.0.0"
+    condition: migration-chart.enabled
+"""
+MIGRATION_VALUES = """
+# Kaapana 0.6.x: installed on its own (kaapana-migration), never as part of this release.
+migration-chart:
+  enabled: false
 """
 
 
@@ -165,6 +183,10 @@ def stage_shape(version, dest):
         if name != LIBRARY:
             shutil.copytree(out[LIBRARY], os.path.join(folder, "charts", LIBRARY))
         out[name] = folder
+    admin = out[ADMIN]
+    _copy(MIGRATION, os.path.join(admin, "charts", MIGRATION))
+    _rewrite(os.path.join(admin, "Chart.yaml"), lambda text: text.rstrip("\n") + "\n" + MIGRATION_DEPENDENCY)
+    _rewrite(os.path.join(admin, "values.yaml"), lambda text: text.rstrip("\n") + "\n" + MIGRATION_VALUES)
     if shape["storage_chart"]:
         admin = out[ADMIN]
         sub = os.path.join(admin, "charts", STORAGE)

@@ -636,14 +636,14 @@ def test_every_pod_with_a_kaapana_pvc_is_pinned_to_the_storage_node(version, lin
 def test_the_060_and_061_shapes_come_from_one_source():
     """0.6.0-lab: the admin chart creates the five classes. 0.6.1-lab: it carries charts/kaapana-storage-chart
     (condition kaapana-storage-chart.enabled, false) and creates none; both stamp their version everywhere."""
-    for version, app in (("0.6.0-lab", "0.6.0"), ("0.6.1-lab", "0.6.1")):
+    for version, app in (("0.5.3-lab", "0.5.3"), ("0.6.0-lab", "0.6.0"), ("0.6.1-lab", "0.6.1")):
         for name in ("kaapana-admin-chart",) + PHASE2:
             chart = yaml.safe_load(open(os.path.join(STAGED[(name, version)], "Chart.yaml")))
             assert (chart["version"], chart["appVersion"]) == (version, app), name
             assert os.path.isfile(os.path.join(STAGED[(name, version)], "charts", "kaapana-library-chart", "Chart.yaml"))
     old = yaml.safe_load(open(os.path.join(ADMIN, "Chart.yaml")))
     new = yaml.safe_load(open(os.path.join(ADMIN_061, "Chart.yaml")))
-    assert [d["name"] for d in old["dependencies"]] == ["kaapana-library-chart"]
+    assert [d["name"] for d in old["dependencies"]] == ["kaapana-library-chart", "migration-chart"]
     storage = [d for d in new["dependencies"] if d["name"] == "kaapana-storage-chart"]
     assert storage == [{"name": "kaapana-storage-chart", "version": "0.6.1-lab",
                         "condition": "kaapana-storage-chart.enabled"}]

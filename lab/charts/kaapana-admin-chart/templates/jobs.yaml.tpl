@@ -11,7 +11,12 @@ cert-init-<3 random characters> is Kaapana's cert-init-chart Job (ACTION=install
 kaapana.certJob of the library): the kube-helm stand-in creates the self-signed TLS Secret
 global.tls_secret.name ("certificate") in the admin namespace for it, unless the services namespace
 already has one (lab/CONTRACT.md).
-Under KWOK a Job's pods complete at once unless annotated kwok.test/fault=Failed.
+Under KWOK a Job's pods complete at once unless annotated kwok.test/fault=Failed, except
+version-file-writer's: its pod is annotated kaapana.lab/host-job "true", so the lab's kube-helm stand-in runs its
+/bin/sh -c command for real in the node container of the node it lands on (writing <fast_data_dir>/version there)
+and KWOK ends the pod with that exit code. As Kaapana's it has no nodeSelector (hostPath, unpinned): on several
+nodes it can land on a worker. Lab only: a node affinity keeps it off the lab's pool node (kaapana.io/lab-pool),
+which has no node container to run it in.
 */ -}}
 {{- $g := .Values.global -}}
 {{- $preinstall := list -}}
@@ -23,7 +28,7 @@ Under KWOK a Job's pods complete at once unless annotated kwok.test/fault=Failed
       (dict "name" "PREFETCH_EXTENSIONS" "value" ($g.prefetch_extensions | toString)) -}}
 {{- $jobs := list
   (dict "name" "version-file-writer" "namespace" $g.admin_namespace "ttl" 300 "hostPath" ($g.fast_data_dir | toString)
-        "command" (printf "mkdir -p '%s' && echo '%s' > '%s/version'" $g.fast_data_dir $g.kaapana_build_version $g.fast_data_dir)
+        "command" (printf "set -e\necho \"Writing version file: $VERSION_FILE\"\nmkdir -p %s\necho \"$PLATFORM_VERSION\" > \"$VERSION_FILE\"\ncat \"$VERSION_FILE\"\n" ($g.fast_data_dir | toString | squote))
         "env" (list (dict "name" "VERSION_FILE" "value" (printf "%s/version" $g.fast_data_dir)) (dict "name" "PLATFORM_VERSION" "value" ($g.kaapana_build_version | toString))))
   (dict "name" "init-collections" "image" "kube-helm" "namespace" $g.admin_namespace "command" "python -u /app/scripts/init_collections.py"
         "claim" "extensions-pv-claim" "mountPath" "/kaapana/mounted/extensions" "env" $kubeHelmEnv)
@@ -33,6 +38,11 @@ Under KWOK a Job's pods complete at once unless annotated kwok.test/fault=Failed
 {{- range $j := $jobs }}
 ---
 {{- $job := include "kaapana.job" (merge (dict "root" $) $j) | fromYaml }}
+{{- if eq $j.name "version-file-writer" }}
+{{- $pod := $job.spec.template }}
+{{- $_ := set $pod.metadata "annotations" (merge (dict "kaapana.lab/host-job" "true") ($pod.metadata.annotations | default dict)) }}
+{{- $_ := set $pod.spec "affinity" (include "kaapana.labNotOnPool" . | fromYaml) }}
+{{- end }}
 {{- if eq $j.name "init-extensions" }}
 {{- $_ := set $job.metadata "annotations" (dict "kaapana.lab/values-secret" (printf "%s-preinstall-values" $.Release.Name)) }}
 {{- end }}

@@ -296,3 +296,16 @@ hook Job is deleted when it fails (hook-failed), so nothing is left behind in th
 {{ toYaml $job }}
 {{- end }}
 {{- end }}
+
+{{/*
+Lab only (no Kaapana counterpart): the affinity of a pod annotated kaapana.lab/host-job, which the kube-helm stand-in
+runs in the node container of its node: not on the lab's pool node (label kaapana.io/lab-pool), a KWOK-only Node
+without a container. It pins nothing else: any real node of the cluster will do, as with Kaapana's unpinned Jobs.
+*/}}
+{{- define "kaapana.labNotOnPool" -}}
+nodeAffinity:
+  requiredDuringSchedulingIgnoredDuringExecution:
+    nodeSelectorTerms:
+      - matchExpressions:
+          - {key: kaapana.io/lab-pool, operator: DoesNotExist}
+{{- end }}
