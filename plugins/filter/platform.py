@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: contributors to kaapana.platform
 """Filters for the platform role: adapters of plugin_utils/platform.py (the chart values from a settings dict, the
-layout, the memory split, the input checks, the CoreDNS rewrite and the masking of secrets), which turn its
+layout, the memory split, the upgrade plan and the migration chart's values (plugin_utils/upgrade.py), the input checks, the CoreDNS rewrite and the masking of secrets), which turn its
 PlatformError into AnsibleFilterError. The role's values come from the kaapana.platform.platform_plan action.
 Documentation: platform_*.yml next to this file."""
 
@@ -14,7 +14,7 @@ import functools
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kaapana.platform.plugins.plugin_utils import platform
+from ansible_collections.kaapana.platform.plugins.plugin_utils import platform, upgrade
 
 
 def _filter(function):
@@ -22,12 +22,14 @@ def _filter(function):
     def wrapper(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except platform.PlatformError as error:
+        except (platform.PlatformError, upgrade.UpgradeError) as error:
             raise AnsibleFilterError(str(error))
     return wrapper
 
 
 platform_values = _filter(platform.platform_values)
+platform_upgrade_plan = _filter(upgrade.upgrade_plan)
+platform_migration_values = _filter(upgrade.migration_values)
 platform_layout = _filter(platform.platform_layout)
 platform_memory = _filter(platform.platform_memory)
 platform_internal_cidrs = _filter(platform.platform_internal_cidrs)
@@ -56,4 +58,6 @@ class FilterModule(object):
             "platform_image_count": platform_image_count,
             "platform_chart_contents": platform_chart_contents,
             "platform_preinstall_status": platform_preinstall_status,
+            "platform_upgrade_plan": platform_upgrade_plan,
+            "platform_migration_values": platform_migration_values,
         }

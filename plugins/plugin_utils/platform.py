@@ -120,6 +120,9 @@ class PlatformError(ValueError):
 # Kaapana 0.6.1+ ships the storage classes as a subchart of the admin chart (disabled there); kaapanactl.sh installs
 # it first as a release of its own. Whether a chart carries it is read from the chart archive, never from a version.
 STORAGE_CHART = "kaapana-storage-chart"
+# Kaapana's migration chart (utils/migration-chart), inside the admin chart of 0.6.0 and 0.6.1 (disabled there):
+# kaapanactl.sh's run_migration_chart installs it on its own when major.minor changes.
+MIGRATION_CHART = "migration-chart"
 # The releases kube-helm's init-extensions Job installs (deployment_config.yaml's preinstall_extensions) when the
 # chart's values do not name them: Kaapana 0.6's three.
 PREINSTALL_RELEASES = ("kaapana-platform-chart", "code-server-chart", "kaapana-workflows-core")
@@ -341,11 +344,13 @@ def platform_chart_contents(listing, values=None):
     and its values.yaml (a mapping; None when unread): {root (the chart's folder in the archive), storage_chart
     (the archive member of the kaapana-storage-chart subchart: a folder `<root>/charts/kaapana-storage-chart`, or
     a packaged `<root>/charts/kaapana-storage-chart-<version>.tgz`; '' when the chart has none, as 0.6.0),
+    migration_chart (the same for Kaapana's migration-chart, which the upgrade runs; '' when absent),
     preinstall_releases (the names of global.preinstall_extensions; Kaapana's three when the values have no such
     list), read (false when the
     listing is None: the chart could not be read, as in a values preview without a registry)}."""
     if listing is None:
-        return {"root": "", "storage_chart": "", "preinstall_releases": list(PREINSTALL_RELEASES), "read": False}
+        return {"root": "", "storage_chart": "", "migration_chart": "", "preinstall_releases": list(PREINSTALL_RELEASES),
+                "read": False}
     lines = listing.splitlines() if isinstance(listing, string_types) else list(listing or [])
     members = [_str(line).strip().lstrip("./") for line in lines if _str(line).strip()]
     roots = sorted(set(m.split("/", 1)[0] for m in members if "/" in m))
@@ -353,15 +358,15 @@ def platform_chart_contents(listing, values=None):
     root = chart_yaml[0].split("/", 1)[0] if chart_yaml else (roots[0] if roots else "")
     if not root:
         raise PlatformError("the chart archive is empty or not a Helm chart (no <chart>/Chart.yaml)")
-    folder = "%s/charts/%s" % (root, STORAGE_CHART)
-    archive_re = re.compile(r"^%s-[0-9][^/]*\.tgz$" % re.escape(folder))
-    storage_chart = ""
-    if "%s/Chart.yaml" % folder in members:
-        storage_chart = folder
-    else:
+
+    def subchart(name):
+        folder = "%s/charts/%s" % (root, name)
+        if "%s/Chart.yaml" % folder in members:
+            return folder
+        archive_re = re.compile(r"^%s-[0-9][^/]*\.tgz$" % re.escape(folder))
         packaged = sorted(m for m in members if archive_re.match(m))
-        if packaged:
-            storage_chart = packaged[-1]
+        return packaged[-1] if packaged else ""
+    storage_chart = subchart(STORAGE_CHART)
     names = []
     extensions = ((values or {}).get("global") or {}).get("preinstall_extensions") if isinstance(values, dict) else None
     if isinstance(extensions, list):
@@ -369,7 +374,7 @@ def platform_chart_contents(listing, values=None):
             name = _str(item.get("name") if isinstance(item, dict) else item).strip()
             if name and name not in names:
                 names.append(name)
-    return {"root": root, "storage_chart": storage_chart,
+    return {"root": root, "storage_chart": storage_chart, "migration_chart": subchart(MIGRATION_CHART),
             "preinstall_releases": names if isinstance(extensions, list) else list(PREINSTALL_RELEASES),
             "read": True}
 

@@ -24,7 +24,7 @@ kaapana-admin-chart/charts/kaapana-storage-chart/templates/storageclasses.yaml
 
 def test_a_060_chart_has_no_storage_chart_and_kaapanas_three_preinstall_releases():
     contents = platform.platform_chart_contents(LISTING_060)
-    assert contents == {"root": "kaapana-admin-chart", "storage_chart": "", "read": True,
+    assert contents == {"root": "kaapana-admin-chart", "storage_chart": "", "migration_chart": "", "read": True,
                         "preinstall_releases": ["kaapana-platform-chart", "code-server-chart",
                                                 "kaapana-workflows-core"]}
 
@@ -50,6 +50,15 @@ def test_a_similar_name_or_a_nested_chart_is_not_the_storage_chart():
     listing = LISTING_060 + ("kaapana-admin-chart/charts/kaapana-storage-chart-extra/Chart.yaml\n"
                              "kaapana-admin-chart/charts/other/charts/kaapana-storage-chart/Chart.yaml\n")
     assert platform.platform_chart_contents(listing)["storage_chart"] == ""
+
+
+def test_the_migration_chart_is_found_as_a_folder_or_a_package():
+    listing = LISTING_061 + "kaapana-admin-chart/charts/migration-chart/Chart.yaml\n"
+    assert platform.platform_chart_contents(listing)["migration_chart"] == "kaapana-admin-chart/charts/migration-chart"
+    packaged = LISTING_060 + "kaapana-admin-chart/charts/migration-chart-0.0.0.tgz\n"
+    assert platform.platform_chart_contents(packaged)["migration_chart"] == \
+        "kaapana-admin-chart/charts/migration-chart-0.0.0.tgz"
+    assert platform.platform_chart_contents(LISTING_061)["migration_chart"] == ""
 
 
 def test_the_preinstall_releases_come_from_the_values():
