@@ -558,8 +558,12 @@ class KubeHelm:
             proc = self.node_exec(node, ["timeout", "-k", "10", str(int(self.host_job_timeout))] + argv, env=env,
                                   workdir=workdir, timeout=self.host_job_timeout + 30)
             returncode, output = proc.returncode, proc.stdout or ""
+        tail = output[-300:]
+        for name, value in env.items():  # a script that echoes a credential: not into the log either
+            if value and SECRET_ENV.search(name):
+                tail = tail.replace(value, "<redacted>")
         LOG.info("host job %s on node %s: exit code %d, output tail: %s", where, node, returncode,
-                 output[-300:].strip().replace("\n", " | "))
+                 tail.strip().replace("\n", " | "))
         try:
             self.core.patch_namespaced_pod(pod.metadata.name, pod.metadata.namespace,
                                            {"metadata": {"annotations": host_job_annotations(returncode, output, policy)}})

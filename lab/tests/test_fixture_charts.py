@@ -1293,3 +1293,165 @@ def test_gpu_operator_kaapana_offline_values_and_defaults(tmp_path):
     everywhere = render(GPU, "--set", "lab.gpuNodeSelector=null", namespace="gpu-operator-resources")
     validator = one(everywhere, "DaemonSet", "nvidia-operator-validator")
     assert "nodeSelector" not in validator["spec"]["template"]["spec"]
+
+
+# ---------------------------------------------------------------------------------------------
+# migration-chart (Kaapana's utils/migration-chart/migration-chart), in every admin chart shape
+# ---------------------------------------------------------------------------------------------
+MIGRATION_SET = {"fast_data_dir": "/home/kaapana", "slow_data_dir": "/home/kaapana-slow", "from_version": "0.5.3-lab",
+                 "to_version": "0.6.1-lab", "registry_url": "10.89.0.1:5000/kaapana", "kaapana_build_version": "0.6.1-lab",
+                 "pull_policy_images": "IfNotPresent", "storage_provider": "microk8s.io/hostpath",
+                 "storage_class_slow": "kaapana-hostpath-slow-data-dir", "storage_class_fast": "kaapana-hostpath-fast-data-dir",
+                 "storage_class_workflow": "kaapana-hostpath-fast-data-dir", "services_namespace": "services",
+                 "admin_namespace": "admin", "volume_slow_data": "100Gi", "credentials_registry_username": "u",
+                 "credentials_registry_password": "p"}
+
+
+def migration_render(version="0.6.1-lab", **overrides):
+    chart = os.path.join(STAGED[("kaapana-admin-chart", version)], "charts", "migration-chart")
+    args = []
+    for key, value in dict(MIGRATION_SET, **overrides).items():
+        args += ["--set-string", "global.%s=%s" % (key, value)]
+    return render(chart, *args, release="kaapana-migration", namespace="admin")
+
+
+@pytest.mark.parametrize("version", ["0.5.3-lab", "0.6.0-lab", "0.6.1-lab"])
+def test_every_admin_shape_carries_the_disabled_migration_chart(version, tmp_path):
+    admin = STAGED[("kaapana-admin-chart", version)]
+    deps = yaml.safe_load(open(os.path.join(admin, "Chart.yaml")))["dependencies"]
+    assert {"name": "migration-chart", "version": "0.0.0", "condition": "migration-chart.enabled"} in deps
+    assert yaml.safe_load(open(os.path.join(admin, "values.yaml")))["migration-chart"] == {"enabled": False}
+    chart = yaml.safe_load(open(os.path.join(admin, "charts", "migration-chart", "Chart.yaml")))
+    assert (chart["apiVersion"], chart["name"], chart["version"]) == ("v1", "migration-chart", "0.0.0")
+    docs = render(admin, *set_args(kaapana_set_line()))
+    assert not find(docs, "Job", "migration") and not find(docs, "PersistentVolume")
+    helm("package", admin, "--destination", str(tmp_path))
+    with tarfile.open(str(tmp_path / ("kaapana-admin-chart-%s.tgz" % version))) as tar:
+        assert "kaapana-admin-chart/charts/migration-chart/templates/migration.yaml.tpl" in tar.getnames()
+
+
+def test_053_shape_is_the_060_shape_stamped_053():
+    chart = yaml.safe_load(open(os.path.join(STAGED[("kaapana-admin-chart", "0.5.3-lab")], "Chart.yaml")))
+    assert (chart["version"], chart["appVersion"]) == ("0.5.3-lab", "0.5.3")
+    for name in PHASE2:
+        assert ("%s" % name, "0.5.3-lab") in STAGED
+    assert not os.path.exists(os.path.join(STAGED[("kaapana-admin-chart", "0.5.3-lab")], "charts", "kaapana-storage-chart"))
+
+
+def test_migration_chart_renders_kaapanas_objects():
+    helm("lint", os.path.join(ADMIN_061, "charts", "migration-chart"),
+         *sum((["--set-string", "global.%s=%s" % kv] for kv in MIGRATION_SET.items()), []))
+    docs = migration_render()
+    assert find(docs, "Namespace", "migration")
+    pvs = {d["metadata"]["name"]: d["spec"] for d in find(docs, "PersistentVolume")}
+    assert pvs["fast-data-dir-pv"]["hostPath"] == {"path": "/home/kaapana"}
+    assert pvs["slow-data-dir-pv"]["hostPath"] == {"path": "/home/kaapana-slow"}
+    assert {pv["storageClassName"] for pv in pvs.values()} == {"host-dir"}
+    assert (pvs["fast-data-dir-pv"]["persistentVolumeReclaimPolicy"],
+            pvs["slow-data-dir-pv"]["persistentVolumeReclaimPolicy"]) == ("Delete", "Retain")
+    pvcs = {d["metadata"]["name"]: d for d in find(docs, "PersistentVolumeClaim", namespace="migration")}
+    assert pvcs["fast-data-dir-pvc"]["spec"]["volumeName"] == "fast-data-dir-pv"
+    assert pvcs["slow-data-dir-pvc"]["spec"]["volumeName"] == "slow-data-dir-pv"
+    assert find(docs, "ServiceAccount", "kaapana-kube-admin", "migration")
+    assert find(docs, "Secret", "registry-secret", "migration")[0]["type"] == "kubernetes.io/dockerconfigjson"
+    job = find(docs, "Job", "migration", "migration")[0]
+    assert job["spec"]["backoffLimit"] == 0
+    pod = job["spec"]["template"]
+    assert pod["metadata"]["annotations"] == {"kaapana.lab/host-job": "true"}
+    assert pod["spec"]["serviceAccountName"] == "kaapana-kube-admin"
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "registry-secret"}]
+    assert "nodeSelector" not in pod["spec"]
+    container = pod["spec"]["containers"][0]
+    assert container["image"] == "10.89.0.1:5000/kaapana/migration:0.6.1-lab"
+    assert container["command"][:2] == ["/bin/sh", "-c"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env == {"FAST_DATA_DIR": "/home/kaapana", "SLOW_DATA_DIR": "/home/kaapana-slow", "FROM_VERSION": "0.5.3-lab",
+                   "TO_VERSION": "0.6.1-lab", "STORAGE_PROVIDER": "microk8s.io/hostpath",
+                   "STORAGE_CLASS_SLOW": "kaapana-hostpath-slow-data-dir",
+                   "STORAGE_CLASS_FAST": "kaapana-hostpath-fast-data-dir",
+                   "STORAGE_CLASS_WORKFLOW": "kaapana-hostpath-fast-data-dir", "SERVICES_NAMESPACE": "services",
+                   "ADMIN_NAMESPACE": "admin", "VOLUME_SLOW_DATA": "100Gi",
+                   "MIGRATION_IMAGE": "10.89.0.1:5000/kaapana/migration:0.6.1-lab"}
+    assert {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]} == {
+        "fastdir": "fast-data-dir-pvc", "slowdir": "slow-data-dir-pvc"}
+    # one data dir: one mount, as Kaapana's
+    same = find(migration_render(slow_data_dir="/home/kaapana"), "Job", "migration")[0]["spec"]["template"]["spec"]
+    assert [v["name"] for v in same["volumes"]] == ["fastdir"]
+
+
+def run_migration(tmp_path, from_version, to_version, extensions=()):
+    script = find(migration_render(), "Job", "migration")[0]["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    fast, slow = tmp_path / "fast", tmp_path / "slow"
+    (fast / "postgres").mkdir(parents=True)
+    slow.mkdir()
+    (fast / "postgres" / "PG_VERSION").write_text("15\n")
+    (fast / "version").write_text("before")
+    for name in extensions:
+        (fast / "extensions").mkdir(exist_ok=True)
+        (fast / "extensions" / name).write_text("")
+    env = {"PATH": os.environ["PATH"], "FAST_DATA_DIR": str(fast), "SLOW_DATA_DIR": str(slow),
+           "FROM_VERSION": from_version, "TO_VERSION": to_version}
+    proc = subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True, timeout=30, check=False)
+    log = fast / "migration.log"
+    return (proc.returncode, proc.stdout + proc.stderr, (fast / "version").read_text(),
+            (fast / "postgres" / "PG_VERSION").read_text(), log.read_text() if log.exists() else None)
+
+
+def test_migration_script_a_minor_step_changes_the_data(tmp_path):
+    rc, out, version, pg, log = run_migration(tmp_path, "0.5.3-lab", "0.6.1-lab")
+    assert rc == 0, out
+    assert (version, pg, log) == ("0.6", "15\nkaapana-schema 0.6\n", "migration-0.5.x-0.6.x done\n")
+    assert "Running migration script: /kaapana/app/migration-0.5.x-0.6.x.sh" in out
+
+
+def test_migration_script_chains_minor_steps(tmp_path):
+    rc, out, version, pg, log = run_migration(tmp_path, "0.3.0", "0.6.1")
+    assert rc == 0, out
+    assert version == "0.6"
+    assert pg == "15\nkaapana-schema 0.4\nkaapana-schema 0.5\nkaapana-schema 0.6\n"
+    assert log.splitlines() == ["migration-0.3.x-0.4.x done", "migration-0.4.x-0.5.x done", "migration-0.5.x-0.6.x done"]
+
+
+@pytest.mark.parametrize("versions", [("0.6.0-lab", "0.6.1-lab"), ("0.6.1", "0.5.3")])
+def test_migration_script_same_minor_changes_nothing(tmp_path, versions):
+    rc, out, version, pg, log = run_migration(tmp_path, *versions)
+    assert rc == 0, out
+    assert (version, pg, log) == ("before", "15\n", None)
+
+
+@pytest.mark.parametrize("versions, message", [
+    (("0.6.0", "1.0.0"), "Major version migration not supported yet"),
+    (("0.6", "0.6.1"), "ValueError: not enough values to unpack (expected 3, got 2)"),
+    (("0.6.0", "0.7.0"), "No migration script found: /kaapana/app/migration-0.6.x-0.7.x.sh"),
+    (("autodetect", "0.6.1"), "No kaapana-platform-chart-*.tgz found in"),
+])
+def test_migration_script_refuses_as_kaapana(tmp_path, versions, message):
+    rc, out, version, pg, log = run_migration(tmp_path, *versions)
+    assert rc == 1 and message in out, out
+    assert (version, pg, log) == ("before", "15\n", None)
+
+
+def test_migration_script_fresh_and_autodetect(tmp_path):
+    rc, out, version, pg, log = run_migration(tmp_path / "a", "fresh", "0.6.1-lab")
+    assert (rc, version, pg, log) == (0, "0.6.1-lab", "15\n", None), out
+    rc, out, version, pg, log = run_migration(tmp_path / "b", "autodetect", "0.6.1-lab",
+                                              extensions=["kaapana-platform-chart-0.5.3-lab.tgz"])
+    assert (rc, version, log) == (0, "0.6", "migration-0.5.x-0.6.x done\n"), out
+    assert "Detected platform version: 0.5.3-lab" in out
+
+
+def test_version_file_writer_is_a_host_job_that_writes_the_version(tmp_path):
+    job = find(render(ADMIN_061, *set_args(kaapana_set_line())), "Job", "version-file-writer")[0]
+    pod = job["spec"]["template"]
+    assert pod["metadata"]["annotations"]["kaapana.lab/host-job"] == "true"
+    assert "nodeSelector" not in pod["spec"]
+    assert pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] == {
+        "nodeSelectorTerms": [{"matchExpressions": [{"key": "kaapana.io/lab-pool", "operator": "DoesNotExist"}]}]}
+    container = pod["spec"]["containers"][0]
+    assert container["command"][:2] == ["/bin/sh", "-c"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["PLATFORM_VERSION"] == "0.6.1-lab"
+    script = container["command"][2].replace("/home/kaapana", str(tmp_path / "fast"))
+    env["VERSION_FILE"] = env["VERSION_FILE"].replace("/home/kaapana", str(tmp_path / "fast"))
+    subprocess.run(["/bin/sh", "-c", script], env=dict(env, PATH=os.environ["PATH"]), check=True, capture_output=True)
+    assert (tmp_path / "fast" / "version").read_text() == "0.6.1-lab\n"

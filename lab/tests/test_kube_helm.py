@@ -597,3 +597,97 @@ def test_preinstall_fail_release_leaves_that_release_failed(lab, tmp_path):
                                   check=False).returncode == 0
     finally:
         _cleanup(client, prefix)
+
+
+# ---------------------------------------------------------------------------------------------
+# host jobs (pods annotated kaapana.lab/host-job: their command runs in the node container)
+# ---------------------------------------------------------------------------------------------
+def _host_pod(annotations=None, phase="Running", node="n1", deleting=False, command=("/bin/sh", "-c"),
+              args=("echo hi",), env=(), policy=None, uid="u1"):
+    container = client.V1Container(name="c", image="busybox", command=list(command) if command else None,
+                                   args=list(args) if args else None, env=list(env) or None,
+                                   termination_message_policy=policy)
+    meta = client.V1ObjectMeta(name="p", namespace="ns", uid=uid,
+                               annotations={"kaapana.lab/host-job": "true"} if annotations is None else annotations,
+                               deletion_timestamp=datetime.datetime.now(datetime.timezone.utc) if deleting else None)
+    return client.V1Pod(metadata=meta, spec=client.V1PodSpec(containers=[container], node_name=node),
+                        status=client.V1PodStatus(phase=phase))
+
+
+def test_host_job_due_only_for_running_annotated_pods_on_a_node_not_yet_run():
+    assert kube_helm.host_job_due(_host_pod())
+    assert not kube_helm.host_job_due(_host_pod(annotations={}))
+    assert not kube_helm.host_job_due(_host_pod(annotations={"kaapana.lab/host-job": "false"}))
+    assert not kube_helm.host_job_due(_host_pod(annotations={"kaapana.lab/host-job": "true",
+                                                             "kaapana.lab/exit-code": "0"}))
+    assert not kube_helm.host_job_due(_host_pod(phase="Pending"))
+    assert not kube_helm.host_job_due(_host_pod(phase="Succeeded"))
+    assert not kube_helm.host_job_due(_host_pod(node=None))
+    assert not kube_helm.host_job_due(_host_pod(deleting=True))
+
+
+def test_host_job_command_env_and_redaction():
+    env = [client.V1EnvVar(name="A", value="1"), client.V1EnvVar(name="EMPTY"),
+           client.V1EnvVar(name="FROM_SECRET", value_from=client.V1EnvVarSource(
+               secret_key_ref=client.V1SecretKeySelector(name="s", key="k"))),
+           client.V1EnvVar(name="REGISTRY_PASSWORD", value="pw"), client.V1EnvVar(name="api_token", value="t")]
+    argv, values, workdir, policy = kube_helm.host_job_command(_host_pod(env=env))
+    assert argv == ["/bin/sh", "-c", "echo hi"] and workdir is None and policy == "File"
+    assert values == {"A": "1", "EMPTY": "", "REGISTRY_PASSWORD": "pw", "api_token": "t"}  # valueFrom skipped
+    assert kube_helm.redacted(values) == {"A": "1", "EMPTY": "", "REGISTRY_PASSWORD": "<redacted>",
+                                          "api_token": "<redacted>"}
+    assert kube_helm.host_job_command(_host_pod(command=None))[0] == []  # the image's entrypoint: unknown here
+
+
+def test_host_job_annotations():
+    out = "x" * 5000
+    got = kube_helm.host_job_annotations(0, out)
+    assert got == {"kaapana.lab/exit-code": "0", "kaapana.lab/host-job-output": "x" * 2000}
+    assert "kaapana.lab/host-job-message" not in kube_helm.host_job_annotations(1, "boom\n")
+    assert kube_helm.host_job_annotations(2, "boom\n", "FallbackToLogsOnError") == {
+        "kaapana.lab/exit-code": "2", "kaapana.lab/host-job-output": "boom\n", "kaapana.lab/host-job-message": "boom\n"}
+
+
+def test_host_jobs_run_once_in_the_node_container_and_record_the_exit_code(tmp_path):
+    pods = [_host_pod(env=[client.V1EnvVar(name="A", value="1")], uid="u1"),
+            _host_pod(uid="u2", phase="Pending")]
+    calls, patches = [], []
+
+    class Core:
+        def list_pod_for_all_namespaces(self):
+            return client.V1PodList(items=pods)
+
+        def patch_namespaced_pod(self, name, namespace, body):
+            patches.append((name, namespace, body))
+
+    def node_exec(node, argv, env=None, workdir=None, timeout=None):
+        calls.append((node, argv, env, timeout))
+        return subprocess.CompletedProcess(argv, 7, "out\n", None)
+
+    standin = kube_helm.KubeHelm.__new__(kube_helm.KubeHelm)
+    standin.core, standin.node_exec, standin.host_job_timeout = Core(), node_exec, 300
+    standin.host_jobs, standin.host_job_threads = set(), []
+    for _ in range(2):
+        standin.run_host_jobs()
+        for thread in standin.host_job_threads:
+            thread.join()
+    assert calls == [("n1", ["timeout", "-k", "10", "300", "/bin/sh", "-c", "echo hi"], {"A": "1"}, 330)]
+    assert patches == [("p", "ns", {"metadata": {"annotations": {"kaapana.lab/exit-code": "7",
+                                                                 "kaapana.lab/host-job-output": "out\n"}}})]
+
+
+def test_kwok_config_leaves_host_jobs_to_the_lab_stages():
+    from lab import controlplane
+    if not os.path.isdir(CONFIG.kwok_stage_dir):
+        pytest.skip("KWOK's stages are not in the lab cache")
+    stages = {d["metadata"]["name"]: d for d in yaml.safe_load_all(controlplane.kwok_config(CONFIG.kwok_stage_dir))
+              if d.get("kind") == "Stage"}
+    assert {"key": '.metadata.annotations["kaapana.lab/host-job"]', "operator": "DoesNotExist"} in \
+        stages["pod-complete"]["spec"]["selector"]["matchExpressions"]
+    ok, failed = stages["lab-host-job-succeeded"]["spec"], stages["lab-host-job-failed"]["spec"]
+    assert ok["weight"] == failed["weight"] == 10000
+    assert {"key": '.metadata.annotations["kaapana.lab/exit-code"]', "operator": "In", "values": ["0"]} in \
+        ok["selector"]["matchExpressions"]
+    assert {"key": '.metadata.annotations["kaapana.lab/exit-code"]', "operator": "NotIn", "values": ["0"]} in \
+        failed["selector"]["matchExpressions"]
+    assert "phase: Succeeded" in ok["next"]["statusTemplate"] and "phase: Failed" in failed["next"]["statusTemplate"]
