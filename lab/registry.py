@@ -136,8 +136,8 @@ STORAGE_DEPENDENCY = """  # Kaapana 0.6.1: the storage classes; kaapanactl.sh in
 
 # Every shape: Kaapana 0.6.x's admin chart lists utils/migration-chart as a disabled dependency; kaapanactl.sh
 # installs it on its own (release kaapana-migration) from <admin chart>/charts/migration-chart when major.minor change.
-MIGRATION_DEPENDENCY = """  # Kaapana 0.6.x: the migration chart; kaapanactl.sh installs this subchart on its own (release
-  # kaapana-migration) when an upgrade changes major.minor, so it stays disabled inside the admin release.
+MIGRATION_DEPENDENCY = """  # Kaapana 0.6.x: the migration chart; kaapanactl.sh installs this subchart on its own
+  # (release kaapana-migration) when an upgrade changes major.minor: disabled inside the admin release.
   - name: migration-chart
     version: "0.0.0"
     condition: migration-chart.enabled

@@ -60,6 +60,15 @@ nothing in Kaapana either; a failed Job is recorded and left alone), it acts by 
 no Helm release, so ``helm uninstall`` leaves it in both namespaces. Logs name the Secret, the SAN, the validity
 and the certificate's SHA-256 fingerprint, never the key.
 
+It also stands in for containerd on the nodes for "host jobs" (``--containers-conf``): a Running pod annotated
+``kaapana.lab/host-job: "true"`` on a node, not yet annotated ``kaapana.lab/exit-code``, gets its first container's
+command + args run once (per pod UID, in a thread) with ``podman exec`` in the node container of ``spec.nodeName``,
+with the container's literal env values and workingDir, under ``timeout -k 10 300``; hostPath volumes are that
+node's filesystem, so the paths are the same. The exit code and output tail go to the pod's annotations
+``kaapana.lab/exit-code`` and ``kaapana.lab/host-job-output`` (and ``kaapana.lab/host-job-message`` for a failed
+container with ``terminationMessagePolicy: FallbackToLogsOnError``); KWOK's lab stages then end the pod Succeeded or
+Failed. The log names the command and env, values of password/secret/token names redacted.
+
 Run: ``.venv/bin/python lab/standins/kube_helm.py --kubeconfig K --helm HELM --registry HOST:PORT
 --registry-user U --registry-password-file F --state-dir D``. It exits cleanly (status 0) on SIGTERM or SIGINT.
 """
@@ -230,7 +239,8 @@ def last_applied(obj):
 
 class KubeHelm:
     def __init__(self, api_client, kubeconfig, helm, registry, registry_user, password_file, state_dir,
-                 delay=DEFAULT_DELAY, interval=1.0, helm_timeout="5m", node_exec=None, host_job_timeout=HOST_JOB_TIMEOUT):
+                 delay=DEFAULT_DELAY, interval=1.0, helm_timeout="5m", node_exec=None,
+                 host_job_timeout=HOST_JOB_TIMEOUT):
         self.kubeconfig = kubeconfig
         # node_exec(node, argv, env=, workdir=, timeout=) runs a command in a node container (None: host jobs wait)
         self.node_exec = node_exec
@@ -550,7 +560,8 @@ class KubeHelm:
         node = pod.spec.node_name
         argv, env, workdir, policy = host_job_command(pod)
         if not argv:
-            returncode, output = 127, "kaapana lab: the container has no command; the lab cannot run an image's entrypoint\n"
+            returncode = 127
+            output = "kaapana lab: the container has no command; the lab cannot run an image's entrypoint\n"
         else:
             LOG.info("host job %s on node %s: %s (env %s%s)", where, node, json.dumps(argv)[:1000],
                      json.dumps(redacted(env), sort_keys=True), ", workdir %s" % workdir if workdir else "")
@@ -565,8 +576,9 @@ class KubeHelm:
         LOG.info("host job %s on node %s: exit code %d, output tail: %s", where, node, returncode,
                  tail.strip().replace("\n", " | "))
         try:
+            annotations = host_job_annotations(returncode, output, policy)
             self.core.patch_namespaced_pod(pod.metadata.name, pod.metadata.namespace,
-                                           {"metadata": {"annotations": host_job_annotations(returncode, output, policy)}})
+                                           {"metadata": {"annotations": annotations}})
         except ApiException as error:
             LOG.warning("host job %s: cannot record its exit code: %s %s", where, error.status, error.reason)
 

@@ -1298,10 +1298,11 @@ def test_gpu_operator_kaapana_offline_values_and_defaults(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # migration-chart (Kaapana's utils/migration-chart/migration-chart), in every admin chart shape
 # ---------------------------------------------------------------------------------------------
-MIGRATION_SET = {"fast_data_dir": "/home/kaapana", "slow_data_dir": "/home/kaapana-slow", "from_version": "0.5.3-lab",
-                 "to_version": "0.6.1-lab", "registry_url": "10.89.0.1:5000/kaapana", "kaapana_build_version": "0.6.1-lab",
-                 "pull_policy_images": "IfNotPresent", "storage_provider": "microk8s.io/hostpath",
-                 "storage_class_slow": "kaapana-hostpath-slow-data-dir", "storage_class_fast": "kaapana-hostpath-fast-data-dir",
+MIGRATION_SET = {"fast_data_dir": "/home/kaapana", "slow_data_dir": "/home/kaapana-slow",
+                 "from_version": "0.5.3-lab", "to_version": "0.6.1-lab", "registry_url": "10.89.0.1:5000/kaapana",
+                 "kaapana_build_version": "0.6.1-lab", "pull_policy_images": "IfNotPresent",
+                 "storage_provider": "microk8s.io/hostpath", "storage_class_slow": "kaapana-hostpath-slow-data-dir",
+                 "storage_class_fast": "kaapana-hostpath-fast-data-dir",
                  "storage_class_workflow": "kaapana-hostpath-fast-data-dir", "services_namespace": "services",
                  "admin_namespace": "admin", "volume_slow_data": "100Gi", "credentials_registry_username": "u",
                  "credentials_registry_password": "p"}
@@ -1335,7 +1336,8 @@ def test_053_shape_is_the_060_shape_stamped_053():
     assert (chart["version"], chart["appVersion"]) == ("0.5.3-lab", "0.5.3")
     for name in PHASE2:
         assert ("%s" % name, "0.5.3-lab") in STAGED
-    assert not os.path.exists(os.path.join(STAGED[("kaapana-admin-chart", "0.5.3-lab")], "charts", "kaapana-storage-chart"))
+    admin = STAGED[("kaapana-admin-chart", "0.5.3-lab")]
+    assert not os.path.exists(os.path.join(admin, "charts", "kaapana-storage-chart"))
 
 
 def test_migration_chart_renders_kaapanas_objects():
@@ -1409,7 +1411,8 @@ def test_migration_script_chains_minor_steps(tmp_path):
     assert rc == 0, out
     assert version == "0.6"
     assert pg == "15\nkaapana-schema 0.4\nkaapana-schema 0.5\nkaapana-schema 0.6\n"
-    assert log.splitlines() == ["migration-0.3.x-0.4.x done", "migration-0.4.x-0.5.x done", "migration-0.5.x-0.6.x done"]
+    assert log.splitlines() == ["migration-0.3.x-0.4.x done", "migration-0.4.x-0.5.x done",
+                                "migration-0.5.x-0.6.x done"]
 
 
 @pytest.mark.parametrize("versions", [("0.6.0-lab", "0.6.1-lab"), ("0.6.1", "0.5.3")])
