@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright: contributors to kaapana.platform
 """Filters for the platform role: adapters of plugin_utils/platform.py (the chart values from a settings dict, the
-layout, the memory split, the upgrade plan and the migration chart's values (plugin_utils/upgrade.py), the input checks, the CoreDNS rewrite and the masking of secrets), which turn its
-PlatformError into AnsibleFilterError. The role's values come from the kaapana.platform.platform_plan action.
+layout, the memory split, the input checks, the CoreDNS rewrite and the masking of secrets) and plugin_utils/upgrade.py
+(the upgrade plan, the migration chart's values), which turn their errors into AnsibleFilterError. The role's values come from the kaapana.platform.platform_plan action.
 Documentation: platform_*.yml next to this file."""
 
 from __future__ import absolute_import, division, print_function

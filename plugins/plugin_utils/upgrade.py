@@ -87,9 +87,9 @@ def upgrade_plan(deployed, version_file, target, fast_data_dir="$FAST_DATA_DIR")
                 "as kaapanactl's." % (fast_data_dir, version_file, deployed))
     elif on_disk:
         current = on_disk
-        result["warnings"].append("No platform release is deployed; %s/version says %s: the upgrade starts from "
-                                  "there (an earlier upgrade stopped after the undeploy?)." % (fast_data_dir,
-                                                                                                version_file))
+        result["warnings"].append(
+            "No platform release is deployed; %s/version says %s: the upgrade starts from there (an earlier upgrade "
+            "stopped after the undeploy?)." % (fast_data_dir, version_file))
     else:
         result["reason"] = ("No Kaapana platform is deployed and %s/version is missing: there is nothing to upgrade. "
                             "Deploy with site.yml (or deploy.yml) instead." % fast_data_dir)
