@@ -780,7 +780,7 @@ class DataBackup:
                                         symlinks=t['symlinks'])) for label, t in totals.items())
         if self.check_mode:
             return self.base(changed=True, files=files, bytes=nbytes, sources=source_info, sha256sums=None,
-                             skipped=skipped, verified=False, free_bytes=free,
+                             special_files=skipped, verified=False, free_bytes=free,
                              msg='would back up %d files (%d bytes, %s) to %s; %d bytes (%s) free'
                              % (files, nbytes, gib(nbytes), self.bdir, free, gib(free)))
         return self.create(sources, partial, free)
@@ -796,7 +796,8 @@ class DataBackup:
             self.warnings.append('backup %s exists with the sources %s, not %s; it was left as it is'
                                  % (self.name, json.dumps(recorded, sort_keys=True), json.dumps(wanted, sort_keys=True)))
         return self.base(files=found['files'], bytes=found['bytes'], sources=manifest['sources'],
-                         sha256sums=manifest.get('sha256sums'), skipped=manifest.get('skipped') or [], verified=True,
+                         sha256sums=manifest.get('sha256sums'), special_files=manifest.get('skipped') or [],
+                         verified=True,
                          msg='backup %s exists and verifies (%d files, %d bytes)'
                          % (self.name, found['files'], found['bytes']))
 
@@ -868,7 +869,7 @@ class DataBackup:
         files = sum(c['files'] for c in copies.values())
         nbytes = sum(c['bytes'] for c in copies.values())
         return self.base(changed=True, files=files, bytes=nbytes, sources=source_info, sha256sums=sums_digest,
-                         skipped=skipped, verified=True, free_bytes=free,
+                         special_files=skipped, verified=True, free_bytes=free,
                          msg='backed up %d files (%d bytes, %s) to %s and verified them%s'
                          % (files, nbytes, gib(nbytes), self.bdir,
                             '; skipped %d special files' % len(skipped) if skipped else ''))

@@ -103,7 +103,7 @@ attributes:
     description: Not supported.
 notes:
   - Run as root to keep owners; otherwise files belong to the connecting user.
-  - Special files (sockets, fifos, devices) are not copied; they are listed in RV(skipped) and ignored when comparing.
+  - Special files (sockets, fifos, devices) are not copied; they are listed in RV(special_files) and ignored when comparing.
   - Hard links are copied as separate files; extended attributes and ACLs are not copied.
   - Stop whatever writes to the source directories first (the upgrade playbook undeploys the platform); a file that
     changes during the copy fails the backup and leaves no backup folder behind.
@@ -185,7 +185,7 @@ sha256sums:
   returned: when O(state=present)
   type: str
   sample: 3b5d5c3712955042212316173ccf37be8007f4a3b8d1a5f4b3a0c2b8e7a4c111
-skipped:
+special_files:
   description: Special files that were not copied, as C(<label>/<relpath>) with their type.
   returned: when O(state=present)
   type: list
@@ -207,7 +207,7 @@ manifest:
   type: dict
   sample: {format_version: 1, name: before-0.6.1, created: '2024-05-01T10:00:00Z', metadata: {to_version: 0.6.1},
            sources: {fast: {path: /home/kaapana, files: 1200, bytes: 52428000, dirs: 40, symlinks: 2}},
-           skipped: [], sha256sums: 3b5d5c3712955042212316173ccf37be8007f4a3b8d1a5f4b3a0c2b8e7a4c111}
+           special_files: [], sha256sums: 3b5d5c3712955042212316173ccf37be8007f4a3b8d1a5f4b3a0c2b8e7a4c111}
 mismatches:
   description: 'What does not verify, at most 20 entries (see RV(mismatch_count)), as C(<label>/<relpath>: reason).'
   returned: when O(state=verified), and on a failure to verify

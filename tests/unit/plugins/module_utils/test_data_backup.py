@@ -94,7 +94,7 @@ def test_backup_copies_everything_and_sha256sum_checks_it(tmp_path, src):
     assert res['files'] == 6 and res['bytes'] == sum(
         os.lstat(os.path.join(str(src), r)).st_size for r, st in D.walk(str(src)) if stat.S_ISREG(st.st_mode))
     assert res['sources']['fast'] == dict(path=str(src), files=6, bytes=res['bytes'], dirs=4, symlinks=2)
-    assert res['skipped'] == []
+    assert res['special_files'] == []
     assert not (tmp_path / 'backups' / 'before-0.6.1.partial').exists()
     # Same tree: kinds, contents, symlink targets (dangling too), modes, mtimes, owners; the empty dir.
     copy = bdir / 'fast'
@@ -157,7 +157,7 @@ def test_empty_source_and_socket_is_skipped(tmp_path):
     finally:
         sock.close()
     assert res['files'] == 0 and res['bytes'] == 0
-    assert res['skipped'] == [{'path': 'fast/pipe', 'type': 'fifo'}, {'path': 'fast/s.sock', 'type': 'socket'}]
+    assert res['special_files'] == [{'path': 'fast/pipe', 'type': 'fifo'}, {'path': 'fast/s.sock', 'type': 'socket'}]
     bdir = tmp_path / 'backups' / 'before-0.6.1'
     assert list((bdir / 'fast').iterdir()) == []
     assert (bdir / 'SHA256SUMS').read_bytes() == b''
