@@ -203,6 +203,32 @@ def host_job_command(pod):
     return argv, env, container.working_dir, container.termination_message_policy or "File"
 
 
+def pod_images(pod):
+    """The images the kubelet pulls for a pod: its init, app and ephemeral containers' (in that order, once each)."""
+    spec = pod.spec
+    images = []
+    for container in list(spec.init_containers or []) + list(spec.containers or []) + list(
+            getattr(spec, "ephemeral_containers", None) or []):
+        if container.image and container.image not in images:
+            images.append(container.image)
+    return images
+
+
+def pulls_due(pods, seen):
+    """{node name: (images, pod UIDs)} for the pods the kubelet has started since the last look: Running or
+    Succeeded/Failed (it ran) with spec.nodeName, whose UID is not in seen. The images of every such pod of a node
+    together, so that one podman exec per node records them."""
+    due = {}
+    for pod in pods:
+        phase = pod.status.phase if pod.status else None
+        if pod.metadata.uid in seen or not pod.spec.node_name or phase not in ("Running", "Succeeded", "Failed"):
+            continue
+        images, uids = due.setdefault(pod.spec.node_name, ([], []))
+        images.extend(i for i in pod_images(pod) if i not in images)
+        uids.append(pod.metadata.uid)
+    return due
+
+
 def redacted(env):
     """env for the log: values of names with password/secret/token in them are replaced."""
     return {name: "<redacted>" if SECRET_ENV.search(name) else value for name, value in env.items()}
@@ -246,6 +272,8 @@ class KubeHelm:
         self.node_exec = node_exec
         self.host_job_timeout = host_job_timeout
         self.host_jobs = set()  # pod UIDs run (or running) by this process: each pod runs once
+        self.pulled = set()  # pod UIDs whose images were recorded as pulled on their node (each pod once)
+        self.no_container = set()  # nodes without a node container (the KWOK pool): nothing to record there
         self.host_job_threads = []
         self.batch = client.BatchV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
@@ -540,13 +568,36 @@ class KubeHelm:
         return True
 
     # -- host jobs (containerd's part) -------------------------------------------------------------
-    def run_host_jobs(self):
+    def record_image_pulls(self, pods):
+        """STAND-IN of the kubelet's image pulls: each pod started on a node container's node gets its images and
+        the sandbox image recorded in that node's containerd store (the microk8s stand-in's hidden
+        `ctr images kaapana-lab-pull`, which owns the store's format and keeps refs already there), once per pod
+        UID; the images stay after the pod is gone, as in containerd."""
+        if self.node_exec is None:
+            return
+        for node, (images, uids) in sorted(pulls_due(pods, self.pulled).items()):
+            if node in self.no_container:
+                self.pulled.update(uids)
+                continue
+            proc = self.node_exec(node, ["/snap/bin/microk8s", "ctr", "images", "kaapana-lab-pull", "--sandbox"] + images,
+                                  timeout=60)
+            if proc.returncode == 125:  # podman: no such container (the KWOK pool's nodes)
+                self.no_container.add(node)
+            elif proc.returncode != 0:
+                # no microk8s on the node (removed under its pods): logged once, not tried every second
+                LOG.warning("image pulls on node %s not recorded (exit %d): %s", node, proc.returncode,
+                            (proc.stdout or "").strip()[-300:])
+            elif proc.stdout.strip():
+                LOG.info("kubelet pulls on node %s: %s", node, proc.stdout.strip().replace("\n", " | "))
+            self.pulled.update(uids)
+
+    def run_host_jobs(self, pods):
         """Start every due host-job pod's command in its node container, each in its own thread (a long job must
         not hold up the installs); the pod UID is remembered first, so a pod runs once."""
         if self.node_exec is None:
             return
         self.host_job_threads = [t for t in self.host_job_threads if t.is_alive()]
-        for pod in self.core.list_pod_for_all_namespaces().items:
+        for pod in pods:
             if pod.metadata.uid in self.host_jobs or not host_job_due(pod):
                 continue
             self.host_jobs.add(pod.metadata.uid)
@@ -583,7 +634,9 @@ class KubeHelm:
             LOG.warning("host job %s: cannot record its exit code: %s %s", where, error.status, error.reason)
 
     def sync(self):
-        self.run_host_jobs()
+        pods = self.core.list_pod_for_all_namespaces().items if self.node_exec is not None else []
+        self.run_host_jobs(pods)
+        self.record_image_pulls(pods)
         jobs = self.batch.list_job_for_all_namespaces().items
         # the certificate first: its Jobs are quick, the installs of init-extensions take a while
         for job in jobs:

@@ -668,7 +668,7 @@ def test_host_jobs_run_once_in_the_node_container_and_record_the_exit_code(tmp_p
     standin.core, standin.node_exec, standin.host_job_timeout = Core(), node_exec, 300
     standin.host_jobs, standin.host_job_threads = set(), []
     for _ in range(2):
-        standin.run_host_jobs()
+        standin.run_host_jobs(Core().list_pod_for_all_namespaces().items)
         for thread in standin.host_job_threads:
             thread.join()
     assert calls == [("n1", ["timeout", "-k", "10", "300", "/bin/sh", "-c", "echo hi"], {"A": "1"}, 330)]
@@ -691,3 +691,47 @@ def test_kwok_config_leaves_host_jobs_to_the_lab_stages():
     assert {"key": '.metadata.annotations["kaapana.lab/exit-code"]', "operator": "NotIn", "values": ["0"]} in \
         failed["selector"]["matchExpressions"]
     assert "phase: Succeeded" in ok["next"]["statusTemplate"] and "phase: Failed" in failed["next"]["statusTemplate"]
+
+
+# ---------------------------------------------------------------------------------------------
+# kubelet image pulls (recorded in the node's containerd store through the microk8s stand-in)
+# ---------------------------------------------------------------------------------------------
+def _image_pod(uid, node="n1", phase="Running", images=("a:1",), init=(), ephemeral=()):
+    spec = client.V1PodSpec(node_name=node, containers=[client.V1Container(name="c%d" % i, image=image)
+                                                        for i, image in enumerate(images)],
+                            init_containers=[client.V1Container(name="i%d" % i, image=image)
+                                             for i, image in enumerate(init)] or None,
+                            ephemeral_containers=[client.V1EphemeralContainer(name="e%d" % i, image=image)
+                                                  for i, image in enumerate(ephemeral)] or None)
+    return client.V1Pod(metadata=client.V1ObjectMeta(name="p-" + uid, namespace="ns", uid=uid), spec=spec,
+                        status=client.V1PodStatus(phase=phase))
+
+
+def test_pod_images_are_init_app_and_ephemeral_containers_once_each():
+    pod = _image_pod("u1", images=("a:1", "b:1"), init=("i:1", "a:1"), ephemeral=("dbg:1",))
+    assert kube_helm.pod_images(pod) == ["i:1", "a:1", "b:1", "dbg:1"]
+
+
+def test_pulls_due_are_the_started_pods_not_seen_yet_per_node():
+    pods = [_image_pod("u1", images=("a:1",)), _image_pod("u2", images=("a:1", "b:1")),
+            _image_pod("u3", node="n2", phase="Succeeded", images=("c:1",)),
+            _image_pod("u4", phase="Pending", images=("d:1",)), _image_pod("u5", node=None, images=("e:1",)),
+            _image_pod("u6", images=("f:1",))]
+    assert kube_helm.pulls_due(pods, {"u6"}) == {"n1": (["a:1", "b:1"], ["u1", "u2"]), "n2": (["c:1"], ["u3"])}
+
+
+def test_image_pulls_are_recorded_once_per_pod_and_never_on_a_node_without_container():
+    calls = []
+
+    def node_exec(node, argv, env=None, workdir=None, timeout=None):
+        calls.append((node, argv))
+        return subprocess.CompletedProcess(argv, 125 if node == "lab-pool-0" else 0, "", None)
+
+    standin = kube_helm.KubeHelm.__new__(kube_helm.KubeHelm)
+    standin.node_exec, standin.pulled, standin.no_container = node_exec, set(), set()
+    pods = [_image_pod("u1"), _image_pod("u2", node="lab-pool-0")]
+    standin.record_image_pulls(pods)
+    standin.record_image_pulls(pods + [_image_pod("u3", node="lab-pool-0"), _image_pod("u4", images=("b:1",))])
+    pull = ["/snap/bin/microk8s", "ctr", "images", "kaapana-lab-pull", "--sandbox"]
+    assert calls == [("lab-pool-0", pull + ["a:1"]), ("n1", pull + ["a:1"]), ("n1", pull + ["b:1"])]
+    assert standin.pulled == {"u1", "u2", "u3", "u4"}

@@ -909,6 +909,34 @@ def test_ctr_images_import_and_ls(primary, tmp_path):
     assert primary.microk8s("ctr", "image", "ls", "-q").stdout == "docker.io/library/busybox:1.36\nregistry.k8s.io/pause:3.10\n"
 
 
+def test_ctr_records_kubelet_pulls_with_their_refs_and_the_sandbox_image(primary):
+    # STAND-IN of the kubelet's pulls (hidden `ctr images kaapana-lab-pull`, run by the kube-helm stand-in): the tag
+    # ref, the repo digest ref and the image ID, one digest; the sandbox image from the containerd template.
+    proc = primary.microk8s("ctr", "images", "kaapana-lab-pull", "--sandbox", "busybox:1.36",
+                            "quay.io/x/y@sha256:" + "a" * 64)
+    assert proc.returncode == 0, proc.stderr
+    digest = "sha256:" + hashlib.sha256(b"docker.io/library/busybox:1.36").hexdigest()
+    image_id = "sha256:" + hashlib.sha256(("config:" + digest).encode()).hexdigest()
+    images = json.loads((primary.root / "var/snap/microk8s/common/var/lib/containerd/"
+                         "kaapana-lab-standin-images.json").read_text())
+    assert {n: i["digest"] for n, i in images.items() if i["digest"] == digest} == {
+        "docker.io/library/busybox:1.36": digest, "docker.io/library/busybox@" + digest: digest, image_id: digest}
+    assert images["quay.io/x/y@sha256:" + "a" * 64]["digest"] == "sha256:" + "a" * 64
+    assert "registry.k8s.io/pause:3.10" in images
+    size = images["docker.io/library/busybox:1.36"]["size"]
+    assert size % (1024 * 1024) == 0 and 5 <= size // (1024 * 1024) <= 300
+    # refs already there are kept as they are (an imported image is not replaced by a pull record)
+    before = dict(images)
+    again = primary.microk8s("ctr", "images", "kaapana-lab-pull", "--sandbox", "docker.io/library/busybox:1.36")
+    assert again.returncode == 0 and again.stdout == ""
+    assert json.loads((primary.root / "var/snap/microk8s/common/var/lib/containerd/"
+                       "kaapana-lab-standin-images.json").read_text()) == before
+    listing = primary.microk8s("ctr", "images", "ls").stdout.splitlines()
+    row = [line.split() for line in listing if line.startswith("docker.io/library/busybox:1.36 ")][0]
+    assert row[1:3] == ["application/vnd.oci.image.index.v1+json", digest]
+    assert primary.microk8s("ctr", "images", "rm", image_id).stdout == image_id + "\n"
+
+
 def test_inspect_and_help(primary):
     proc = primary.microk8s("inspect")
     assert proc.stdout.startswith("Inspecting system\nInspecting Certificates\nInspecting services\n"
