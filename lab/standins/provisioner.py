@@ -169,6 +169,37 @@ class LonghornAdmissionError(Exception):
     """A create or update Longhorn's admission webhook (in the lab: the chart's ValidatingAdmissionPolicies) refuses."""
 
 
+QUANTITY_SUFFIXES = {"": 1, "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "P": 10 ** 15, "E": 10 ** 18,
+                     "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
+
+
+def quantity_bytes(text):
+    """A Kubernetes quantity in bytes (the suffixes a storage request uses); None when it is not one."""
+    match = re.match(r"^([0-9]+(?:\.[0-9]+)?)([kMGTPE]i?|)$", str(text or "").strip())
+    if not match or match.group(2) == "ki":
+        return None
+    return int(float(match.group(1)) * QUANTITY_SUFFIXES[match.group(2)])
+
+
+def resize_step(pvc, pv, expandable, mounted):
+    """What the CSI external-resizer and then the kubelet do next for a bound claim (Longhorn's driver supports
+    offline and online expansion; its volumes need a file-system resize on the node, NodeExpandVolume):
+    'expand' (ControllerExpandVolume: the PV's capacity becomes the request, the claim gets FileSystemResizePending),
+    'finish' (a running pod mounts it: the kubelet grows the file system and the claim's status.capacity follows),
+    or None. expandable: the class allows expansion and is Longhorn's; mounted: a running pod uses the claim."""
+    requested = quantity_bytes(((pvc.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage"))
+    capacity = quantity_bytes(((pv.get("spec") or {}).get("capacity") or {}).get("storage"))
+    status = pvc.get("status") or {}
+    if requested is None or capacity is None or not expandable:
+        return None
+    if requested > capacity:
+        return "expand"
+    pending = any(c.get("type") == "FileSystemResizePending" for c in status.get("conditions") or [])
+    if pending and mounted:
+        return "finish"
+    return None
+
+
 def go_duration(seconds):
     """Go's time.Duration.String() of whole seconds, as metav1.Duration serialises spec.pollInterval: 300 -> 5m0s."""
     sign, seconds = ("-", -int(seconds)) if int(seconds) < 0 else ("", int(seconds))
@@ -581,6 +612,10 @@ class Provisioner:
         except ApiException as error:
             LOG.warning("volume attachments: %s %s", error.status, error.reason)
         try:
+            self.resize(pvcs, pvs)
+        except ApiException as error:
+            LOG.warning("volume expansion: %s %s", error.status, error.reason)
+        try:
             pods = self.longhorn_manager_pods()
         except ApiException as error:
             LOG.warning("longhorn-manager pods: %s %s", error.status, error.reason)
@@ -735,6 +770,66 @@ class Provisioner:
                 except ApiException as error:
                     if error.status != 404:
                         raise
+
+    def resize(self, pvcs, pvs):
+        """The CSI external-resizer and the kubelet's NodeExpandVolume for Longhorn's claims (resize_step). The API
+        server's PersistentVolumeClaimResize admission already refused a larger request on a class without
+        allowVolumeExpansion, and a smaller one on every class."""
+        longhorn_classes = {sc.metadata.name for sc in self.storage.list_storage_class().items
+                            if sc.provisioner == LONGHORN and sc.allow_volume_expansion}
+        mounted = set()
+        for pod in self.core.list_pod_for_all_namespaces().items:
+            if pod.status is None or pod.status.phase != "Running" or pod.metadata.deletion_timestamp:
+                continue
+            for volume in pod.spec.volumes or []:
+                if volume.persistent_volume_claim is not None:
+                    mounted.add((pod.metadata.namespace, volume.persistent_volume_claim.claim_name))
+        serializer = client.ApiClient()
+        for pvc in pvcs:
+            pv = pvs.get(pvc.spec.volume_name or "")
+            if pv is None or pvc.metadata.deletion_timestamp:
+                continue
+            key = (pvc.metadata.namespace, pvc.metadata.name)
+            raw_pvc = serializer.sanitize_for_serialization(pvc)
+            step = resize_step(raw_pvc, serializer.sanitize_for_serialization(pv),
+                               pvc.spec.storage_class_name in longhorn_classes, key in mounted)
+            size = pvc.spec.resources.requests["storage"] if step else None
+            if step == "expand":
+                self.event(pvc, "Resizing", "External resizer is resizing volume %s" % pv.metadata.name,
+                           "external-resizer %s" % LONGHORN)
+                if pv.spec.csi is not None:
+                    for namespace in self.longhorn_managers():
+                        try:
+                            self.custom.patch_namespaced_custom_object(
+                                LONGHORN_GROUP, LONGHORN_VERSION, namespace, "volumes", pv.spec.csi.volume_handle,
+                                {"spec": {"size": str(quantity_bytes(size))}})
+                        except ApiException as error:
+                            if error.status != 404:
+                                raise
+                self.core.patch_persistent_volume(pv.metadata.name, {"spec": {"capacity": {"storage": size}}})
+                now = _now().isoformat()
+                conditions = [c for c in (raw_pvc.get("status") or {}).get("conditions") or []
+                              if c.get("type") not in ("Resizing", "FileSystemResizePending")]
+                conditions.append({"type": "FileSystemResizePending", "status": "True", "lastTransitionTime": now,
+                                   "message": "Waiting for user to (re-)start a pod to finish file system resize of "
+                                              "volume on node."})
+                self.core.patch_namespaced_persistent_volume_claim_status(
+                    pvc.metadata.name, pvc.metadata.namespace, {"status": {"conditions": conditions}})
+                self.event(pvc, "FileSystemResizeRequired", "Require file system resize of volume on node",
+                           "external-resizer %s" % LONGHORN)
+                LOG.info("expanded %s of %s/%s to %s (file system resize pending)", pv.metadata.name,
+                         pvc.metadata.namespace, pvc.metadata.name, size)
+            elif step == "finish":
+                capacity = pv.spec.capacity["storage"]
+                conditions = [c for c in (raw_pvc.get("status") or {}).get("conditions") or []
+                              if c.get("type") != "FileSystemResizePending"]
+                self.core.patch_namespaced_persistent_volume_claim_status(
+                    pvc.metadata.name, pvc.metadata.namespace,
+                    {"status": {"capacity": {"storage": capacity}, "conditions": conditions or None,
+                                "allocatedResources": {"storage": capacity}}})
+                self.event(pvc, "FileSystemResizeSuccessful", "MountVolume.NodeExpandVolume succeeded for volume "
+                           "\"%s\"" % pv.metadata.name, "kubelet")
+                LOG.info("file system of %s/%s grown to %s", pvc.metadata.namespace, pvc.metadata.name, capacity)
 
     def attach(self):
         for attachment in self.storage.list_volume_attachment().items:

@@ -877,3 +877,33 @@ def test_a_recurring_job_the_policies_refuse_is_reported_once(caplog):
         for _poll in range(3):
             prov.longhorn_recurring_jobs({NS: ["lh-main"]})
     assert caplog.text.count("RecurringJob longhorn-system/old: 422") == 1
+
+
+# -- volume expansion (resize_step: the CSI external-resizer, then the kubelet's NodeExpandVolume) ------------------
+def _claim(request, conditions=None):
+    return {"spec": {"resources": {"requests": {"storage": request}}}, "status": {"conditions": conditions or []}}
+
+
+def _volume(capacity):
+    return {"spec": {"capacity": {"storage": capacity}}}
+
+
+PENDING = [{"type": "FileSystemResizePending", "status": "True"}]
+
+
+@pytest.mark.parametrize("claim, volume, expandable, mounted, step", [
+    (_claim("150Gi"), _volume("100Gi"), True, False, "expand"),      # offline: the controller part first
+    (_claim("150Gi"), _volume("100Gi"), True, True, "expand"),       # online too
+    (_claim("150Gi"), _volume("100Gi"), False, True, None),          # not Longhorn's expandable class
+    (_claim("150Gi", PENDING), _volume("150Gi"), True, False, None),  # waits for a pod to mount it
+    (_claim("150Gi", PENDING), _volume("150Gi"), True, True, "finish"),
+    (_claim("1Ti"), _volume("1024Gi"), True, True, None),            # the same size in other units
+    (_claim("100Gi"), _volume("161061273600"), True, True, None),    # the driver's size in bytes, larger
+])
+def test_resize_steps_follow_the_resizer_then_the_kubelet(claim, volume, expandable, mounted, step):
+    assert P.resize_step(claim, volume, expandable, mounted) == step
+
+
+def test_quantities_in_bytes():
+    assert P.quantity_bytes("150Gi") == 150 * 2 ** 30 and P.quantity_bytes("1T") == 10 ** 12
+    assert P.quantity_bytes("12") == 12 and P.quantity_bytes("lots") is None and P.quantity_bytes("1ki") is None
