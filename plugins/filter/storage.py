@@ -19,7 +19,8 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.six import string_types
 
 from ansible_collections.kaapana.platform.plugins.module_utils.chart_ref import chart_ref_scheme
-from ansible_collections.kaapana.platform.plugins.plugin_utils import input_checks, longhorn_backup, storage_provider
+from ansible_collections.kaapana.platform.plugins.plugin_utils import (input_checks, longhorn_backup, storage_provider,
+                                                                       volume_growth)
 
 # Kubernetes resource.Quantity: <signedNumber><suffix>, suffix = binarySI | decimalSI | decimalExponent.
 QUANTITY_RE = re.compile(
@@ -247,6 +248,17 @@ def longhorn_backup_errors(target, credentials, jobs):
     return longhorn_backup.backup_errors(target, credentials, jobs)
 
 
+def k8s_quantity_at_least(value, minimum):
+    """Whether a Kubernetes quantity is at least another (False when either is not a quantity)."""
+    have, want = input_checks.quantity_bytes(value), input_checks.quantity_bytes(minimum)
+    return have is not None and want is not None and have >= want
+
+
+def slow_volume_growth(claims, desired, slow_class, expandable):
+    """Which slow-data claims grow to kaapana_volume_slow_data, and the sizes Kubernetes would refuse."""
+    return volume_growth.slow_volume_growth(claims, desired, slow_class, expandable)
+
+
 class FilterModule(object):
     """kaapana.platform storage filters."""
 
@@ -259,6 +271,8 @@ class FilterModule(object):
             "longhorn_disk_patch": longhorn_disk_patch,
             "longhorn_chart_source": longhorn_chart_source,
             "longhorn_backup_errors": longhorn_backup_errors,
+            "slow_volume_growth": slow_volume_growth,
+            "k8s_quantity_at_least": k8s_quantity_at_least,
             "path_ancestors": path_ancestors,
             "stat_fsid": stat_fsid,
         }

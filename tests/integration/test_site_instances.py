@@ -20,11 +20,12 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
 
-from tests.integration.nodes import (changed_tasks, data_digest, helm_releases, lab_platform_vars, live_pods, node_containers,
+from tests.integration.nodes import (assert_rejected, changed_tasks, data_digest, helm_releases, lab_platform_vars, live_pods, node_containers,
                                      node_exec, pods_not_ready, recap, run_playbook, shaped_lab, write_inventory)
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -324,19 +325,55 @@ def test_undeploying_instance_b_leaves_instance_a_ready(lab, cluster):
     assert _data_digest(lab, "a") == before
 
 
-@pytest.mark.reliability('data safety', 'Longhorn + INSTANCE_UID: undeploy leaves no platform pod and the data intact; redeploy works')
-def test_undeploy_then_redeploy_instance_a(lab, cluster):
+def _slow_claim(lab):
+    """The MinIO claim of instance a (kaapana-longhorn-slow-data: sized by kaapana_volume_slow_data), its volume
+    and that volume's Longhorn size."""
+    claim = json.loads(lab.kubectl_run("-n", "a-services", "get", "pvc", "minio-pv-claim", "-o", "json").stdout)
+    pv = json.loads(lab.kubectl_run("get", "pv", claim["spec"]["volumeName"], "-o", "json").stdout)
+    volume = next(v for v in _longhorn_volumes(lab) if v["metadata"]["name"] == pv["spec"]["csi"]["volumeHandle"])
+    return {"request": claim["spec"]["resources"]["requests"]["storage"],
+            "capacity": claim["status"].get("capacity", {}).get("storage"), "pv": pv["metadata"]["name"],
+            "pv_capacity": pv["spec"]["capacity"]["storage"], "longhorn_size": volume["spec"]["size"],
+            "uid": claim["metadata"]["uid"]}
+
+
+@pytest.mark.reliability('data safety', 'Longhorn + INSTANCE_UID: undeploy leaves no platform pod and the data intact; '
+                         'the redeploy with a larger kaapana_volume_slow_data grows the kept volume in place')
+def test_undeploy_then_redeploy_instance_a_with_a_larger_slow_data_volume(lab, cluster):
     before = _data_digest(lab, "a")
     assert "study.dcm" in before
+    claim = _slow_claim(lab)
+    assert claim["request"] == "100Gi", claim
     res = run_playbook(lab, "playbooks/undeploy.yml", cluster["inventory"], extra_vars=INSTANCE_A)
     assert res.returncode == 0, res.stdout[-4000:]
     assert not _live_platform_pods(lab, "a"), _live_platform_pods(lab, "a")
     assert _data_digest(lab, "a") == before
-    res = run_playbook(lab, "playbooks/redeploy.yml", cluster["inventory"], extra_vars=INSTANCE_A)
+    res = run_playbook(lab, "playbooks/redeploy.yml", cluster["inventory"],
+                       extra_vars=dict(INSTANCE_A, kaapana_volume_slow_data="150Gi"))
     assert res.returncode == 0, res.stdout[-4000:]
+    assert "Raise the slow-data claims' requests" in "\n".join(changed_tasks(res.stdout)), changed_tasks(res.stdout)
     not_ready = pods_not_ready(lab, NAMESPACES["a"][:3])
     assert not not_ready, not_ready
     assert _data_digest(lab, "a") == before
+    # The same claim and volume, grown: Longhorn's resizer expanded the volume, the kubelet the file system once
+    # MinIO's pod mounted it again.
+    deadline = time.time() + 60
+    grown = _slow_claim(lab)
+    while grown["capacity"] != "150Gi" and time.time() < deadline:
+        time.sleep(2)
+        grown = _slow_claim(lab)
+    assert (grown["uid"], grown["pv"]) == (claim["uid"], claim["pv"]), (claim, grown)
+    assert (grown["request"], grown["pv_capacity"], grown["capacity"], grown["longhorn_size"]) == (
+        "150Gi", "150Gi", "150Gi", str(150 * 2 ** 30)), grown
+
+
+def test_a_smaller_slow_data_volume_is_refused_before_any_change(lab, cluster):
+    # Kubernetes cannot shrink a volume: the inventory's 100Gi is now less than the grown claim's 150Gi.
+    claim = _slow_claim(lab)
+    res = run_playbook(lab, "playbooks/deploy.yml", cluster["inventory"], extra_vars=INSTANCE_A)
+    assert_rejected(res, ["kaapana_volume_slow_data is 100Gi", "a-services/minio-pv-claim", "cannot shrink",
+                          "150Gi or more", "Nothing was changed"], not_reached=["Install the platform chart"])
+    assert _slow_claim(lab) == claim
 
 
 def _helm_releases(lab):

@@ -581,7 +581,14 @@ def test_filter_module_maps_every_filter():
     assert sorted(names) == sorted(["platform_values", "platform_layout", "platform_memory", "platform_internal_cidrs",
                                     "platform_domain_check", "platform_instance_uid_check", "platform_mask_secrets",
                                     "platform_coredns_rewrite", "platform_chart_reference", "platform_image_count",
-                                    "platform_chart_contents", "platform_preinstall_status"])
+                                    "platform_chart_contents", "platform_preinstall_status",
+                                    "platform_upgrade_plan", "platform_migration_values"])
+
+
+def test_the_migration_values_filter_turns_errors_into_filter_errors():
+    from ansible.errors import AnsibleFilterError
+    with pytest.raises(AnsibleFilterError, match="global.registry_url"):
+        f.platform_migration_values({"global": {}}, "hostpath", "0.5.3", "0.6.1")
 
 
 def test_the_chart_contents_and_preinstall_filters_turn_errors_into_filter_errors():

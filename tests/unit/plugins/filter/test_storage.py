@@ -20,8 +20,17 @@ LONGHORN = {"slow": "kaapana-longhorn-slow-data", "fast": "kaapana-longhorn-fast
 def test_filter_module_maps_names():
     filters = F.FilterModule().filters()
     for name in ("storage_classes", "k8s_quantity", "longhorn_replica_count", "longhorn_disk_patch",
-                 "longhorn_chart_source", "path_ancestors", "stat_fsid"):
+                 "longhorn_chart_source", "path_ancestors", "stat_fsid", "slow_volume_growth",
+                 "k8s_quantity_at_least"):
         assert filters[name] is getattr(F, name)
+
+
+@pytest.mark.parametrize("value, minimum, expected", [
+    ("150Gi", "150Gi", True), ("1Ti", "1024Gi", True), ("161061273600", "150Gi", True), ("100Gi", "150Gi", False),
+    ("", "150Gi", False), ("150Gi", "lots", False),
+])
+def test_a_quantity_at_least_another_compares_values(value, minimum, expected):
+    assert F.k8s_quantity_at_least(value, minimum) is expected
 
 
 # -- storage_classes ------------------------------------------------------------------------------
