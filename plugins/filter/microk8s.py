@@ -18,6 +18,7 @@ from ansible_collections.kaapana.platform.plugins.plugin_utils.host_checks impor
     host_findings,
 )
 from ansible_collections.kaapana.platform.plugins.plugin_utils.node_name import microk8s_node_name
+from ansible_collections.kaapana.platform.plugins.plugin_utils import microk8s_images
 
 try:
     import yaml
@@ -181,6 +182,19 @@ def microk8s_nodes(nodes_json, microk8s_only=True):
     return sorted(names)
 
 
+def microk8s_images_prune(ctr_output, pods, node, template="", keep=None, registry="", offline=False):
+    """The images of one node nothing running needs (plugin_utils/microk8s_images.py prune_plan)."""
+    try:
+        return microk8s_images.prune_plan(ctr_output, pods, node, template, keep or [], registry, offline)
+    except (ValueError, re.error) as error:
+        raise AnsibleFilterError("microk8s_images_prune: %s" % error)
+
+
+def microk8s_images_keep_errors(patterns, var="kaapana_prune_images_keep"):
+    """Messages for the keep patterns that are not regular expressions."""
+    return microk8s_images.keep_pattern_errors(patterns, var)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -194,6 +208,8 @@ class FilterModule(object):
             "resolv_nameservers": resolv_nameservers,
             "microk8s_nodes": microk8s_nodes,
             "microk8s_node_name": microk8s_node_name,
+            "microk8s_images_prune": microk8s_images_prune,
+            "microk8s_images_keep_errors": microk8s_images_keep_errors,
             "preflight_host_findings": host_findings,
             "preflight_domain_findings": domain_findings,
             "firewall_missing_ports": _firewall_missing_ports,
