@@ -274,6 +274,7 @@ class KubeHelm:
         self.host_jobs = set()  # pod UIDs run (or running) by this process: each pod runs once
         self.pulled = set()  # pod UIDs whose images were recorded as pulled on their node (each pod once)
         self.no_container = set()  # nodes without a node container (the KWOK pool): nothing to record there
+        self.sandboxed = set()  # Node UIDs whose sandbox image was recorded when first seen
         self.host_job_threads = []
         self.batch = client.BatchV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
@@ -568,14 +569,21 @@ class KubeHelm:
         return True
 
     # -- host jobs (containerd's part) -------------------------------------------------------------
-    def record_image_pulls(self, pods):
+    def record_image_pulls(self, pods, nodes=()):
         """STAND-IN of the kubelet's image pulls: each pod started on a node container's node gets its images and
         the sandbox image recorded in that node's containerd store (the microk8s stand-in's hidden
         `ctr images kaapana-lab-pull`, which owns the store's format and keeps refs already there), once per pod
-        UID; the images stay after the pod is gone, as in containerd."""
+        UID; the images stay after the pod is gone, as in containerd. A Node seen for the first time (by UID: a
+        reinstalled node is new) gets the sandbox image alone: on MicroK8s every node runs calico-node's pod, whose
+        sandbox pulls it, and the lab runs no CNI pods."""
         if self.node_exec is None:
             return
-        for node, (images, uids) in sorted(pulls_due(pods, self.pulled).items()):
+        due = pulls_due(pods, self.pulled)
+        for node in nodes:
+            if node.metadata.uid not in self.sandboxed:
+                self.sandboxed.add(node.metadata.uid)
+                due.setdefault(node.metadata.name, ([], []))
+        for node, (images, uids) in sorted(due.items()):
             if node in self.no_container:
                 self.pulled.update(uids)
                 continue
@@ -636,7 +644,7 @@ class KubeHelm:
     def sync(self):
         pods = self.core.list_pod_for_all_namespaces().items if self.node_exec is not None else []
         self.run_host_jobs(pods)
-        self.record_image_pulls(pods)
+        self.record_image_pulls(pods, self.core.list_node().items if self.node_exec is not None else [])
         jobs = self.batch.list_job_for_all_namespaces().items
         # the certificate first: its Jobs are quick, the installs of init-extensions take a while
         for job in jobs:

@@ -728,10 +728,14 @@ def test_image_pulls_are_recorded_once_per_pod_and_never_on_a_node_without_conta
         return subprocess.CompletedProcess(argv, 125 if node == "lab-pool-0" else 0, "", None)
 
     standin = kube_helm.KubeHelm.__new__(kube_helm.KubeHelm)
-    standin.node_exec, standin.pulled, standin.no_container = node_exec, set(), set()
+    standin.node_exec, standin.pulled, standin.no_container, standin.sandboxed = node_exec, set(), set(), set()
     pods = [_image_pod("u1"), _image_pod("u2", node="lab-pool-0")]
-    standin.record_image_pulls(pods)
-    standin.record_image_pulls(pods + [_image_pod("u3", node="lab-pool-0"), _image_pod("u4", images=("b:1",))])
+    nodes = [client.V1Node(metadata=client.V1ObjectMeta(name=name, uid="node-" + name))
+             for name in ("n1", "n2", "lab-pool-0")]
+    standin.record_image_pulls(pods, nodes)
+    standin.record_image_pulls(pods + [_image_pod("u3", node="lab-pool-0"), _image_pod("u4", images=("b:1",))],
+                               nodes)
     pull = ["/snap/bin/microk8s", "ctr", "images", "kaapana-lab-pull", "--sandbox"]
-    assert calls == [("lab-pool-0", pull + ["a:1"]), ("n1", pull + ["a:1"]), ("n1", pull + ["b:1"])]
+    # a Node seen first gets the sandbox image alone (n2 runs no pod)
+    assert calls == [("lab-pool-0", pull + ["a:1"]), ("n1", pull + ["a:1"]), ("n2", pull), ("n1", pull + ["b:1"])]
     assert standin.pulled == {"u1", "u2", "u3", "u4"}
