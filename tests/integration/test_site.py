@@ -18,8 +18,8 @@ import time
 import pytest
 
 from tests.integration.nodes import (assert_rejected, changed_tasks, data_digest, fingerprint, helm_releases,
-                                     lab_platform_vars, node_containers, node_exec, node_name, recap, run_playbook,
-                                     shaped_lab, write_inventory)
+                                     lab_platform_vars, node_containers, node_exec, node_name, podman, recap,
+                                     run_playbook, shaped_lab, write_inventory)
 from lab import nodes as lab_nodes
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -474,6 +474,129 @@ def test_microk8s_certificates_are_renewed_on_request_and_a_ca_renewal_is_refuse
              for n in nodes}
     assert all(ready[name] == ["True"] for name in NODE_NAMES), ready
 
+
+
+STALE_IMAGE = "registry.lab.invalid/stale:1"
+PAUSE_IMAGE = "registry.k8s.io/pause:3.10"  # containerd's sandbox_image in MicroK8s 1.33 (and the stand-in's template)
+_SIZE_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3, "TiB": 1024 ** 4}
+
+
+def _stale_image_tar(path):
+    """An OCI image layout naming STALE_IMAGE, with a 0.75 MiB blob: ctr lists it at 1.5 MiB (descriptor size + blob)."""
+    blob = b"\0" * (768 * 1024)
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    index = {"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": len(blob),
+        "platform": {"os": "linux", "architecture": "amd64"},
+        "annotations": {"io.containerd.image.name": STALE_IMAGE}}]}
+    with tarfile.open(path, "w") as tar:
+        for name, data in (("index.json", json.dumps(index).encode()), ("blobs/sha256/" + digest[7:], blob)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _ctr_images(lab, node):
+    """{ref: (digest, bytes)} of a node's `microk8s ctr images ls` (SIZE as ctr prints it, one decimal)."""
+    rows = node_exec(lab, node, "microk8s", "ctr", "images", "ls").stdout.splitlines()[1:]
+    images = {}
+    for row in rows:
+        cells = row.split()
+        images[cells[0]] = (cells[2], int(round(float(cells[3]) * _SIZE_UNITS[cells[4]])))
+    return images
+
+
+def _docker_ref(ref):
+    """docker's normalisation, as CRI stores a pod's image (docker.io/library/, :latest)."""
+    if re.match(r"^sha256:[0-9a-f]{64}$", ref):
+        return ref
+    name, at, digest = ref.partition("@")
+    first = name.split("/")[0]
+    if "/" not in name:
+        name = "docker.io/library/" + name
+    elif "." not in first and ":" not in first and first != "localhost":
+        name = "docker.io/" + name
+    if ":" not in name.rsplit("/", 1)[-1] and not digest:
+        name += ":latest"
+    return name + at + digest
+
+
+def _live_pod_images(lab):
+    """{node container: {normalised ref}} of the pods bound to each node that have not finished."""
+    pods = json.loads(lab.kubectl_run("get", "pods", "--all-namespaces", "-o", "json").stdout)["items"]
+    used = {node: set() for node in NODES}
+    for pod in pods:
+        node = dict(zip(NODE_NAMES, NODES)).get(pod["spec"].get("nodeName"))
+        if node is None or pod["status"].get("phase") in ("Succeeded", "Failed"):
+            continue
+        for key in ("initContainers", "containers", "ephemeralContainers"):
+            used[node].update(_docker_ref(c["image"]) for c in pod["spec"].get(key) or [])
+        for key in ("initContainerStatuses", "containerStatuses"):
+            used[node].update(_docker_ref(c["imageID"]) for c in pod["status"].get(key) or [] if c.get("imageID"))
+    return used
+
+
+def _prune_reports(output):
+    """{node: (refs removed, bytes freed)} from prune_images.yml's per-node report (YAML may fold its lines)."""
+    found = re.findall(r"(site-[\w-]+): (?:would\s+remove|removed)\s+(\d+)\s+of\s+\d+\s+image\s+refs,\s+"
+                       r"(?:to\s+free|freed)\s+(\d+)\s+bytes", output)
+    return {node: (int(count), int(freed)) for node, count, freed in found}
+
+
+def test_prune_images_removes_only_what_no_live_pod_uses(lab, site, tmp_path):
+    # The kube-helm stand-in recorded the kubelet's pulls of every pod the deploy started (and the pause image); a
+    # stale image, as an old platform version leaves behind, is imported on one worker.
+    stale = _stale_image_tar(tmp_path / "stale.tar")
+    podman(lab, "cp", str(stale), "%s:/tmp/stale.tar" % NODES[1])
+    node_exec(lab, NODES[1], "microk8s", "ctr", "images", "import", "/tmp/stale.tar")
+    node_exec(lab, NODES[1], "rm", "-f", "/tmp/stale.tar")
+
+    def stores():
+        return {node: node_exec(lab, node, "microk8s", "ctr", "images", "ls", "-q").stdout for node in NODES}
+
+    before = stores()
+    assert STALE_IMAGE in before[NODES[1]].split() and all(PAUSE_IMAGE in before[n].split() for n in NODES), before
+    # A keep pattern that is no regular expression: refused, naming the variable and the entry, before any change.
+    res = run_playbook(lab, "playbooks/prune_images.yml", site["inventory"],
+                       extra_vars={"kaapana_prune_images_keep": ["^docker\\.io/", "stale(["]})
+    assert_rejected(res, ["kaapana_prune_images_keep[1]", "stale(["],
+                    not_reached=["List the node's containerd images", "Remove the images no running pod uses"])
+    assert stores() == before
+    # Check mode: reports the stale image and the space, removes nothing.
+    res = run_playbook(lab, "playbooks/prune_images.yml", site["inventory"], extra_args=["--check"])
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert STALE_IMAGE in res.stdout and "would remove" in res.stdout, res.stdout[-4000:]
+    checked = _prune_reports(res.stdout)
+    assert set(checked) == set(NODES) and checked[NODES[1]][1] >= 1572864, res.stdout[-4000:]
+    assert all(c["changed"] == 0 for c in recap(res.stdout).values()), changed_tasks(res.stdout)
+    assert stores() == before
+    # The real run removes what check mode announced.
+    images = {node: _ctr_images(lab, node) for node in NODES}
+    res = run_playbook(lab, "playbooks/prune_images.yml", site["inventory"])
+    assert res.returncode == 0, res.stdout[-4000:]
+    reports = _prune_reports(res.stdout)
+    assert reports == checked, (reports, checked)
+    after = {node: set(refs.split()) for node, refs in stores().items()}
+    used = _live_pod_images(lab)
+    for node in NODES:
+        listed = images[node]
+        kept_digests = {digest for ref, (digest, _size) in listed.items()
+                        if _docker_ref(ref) in used[node] or ref == PAUSE_IMAGE or ref in used[node]}
+        expected = {ref for ref, (digest, _size) in listed.items() if digest in kept_digests}
+        assert after[node] & set(listed) == expected, (node, sorted(after[node] ^ expected))
+        assert PAUSE_IMAGE in after[node]
+        assert {ref for ref in used[node] if ref in listed} <= after[node], node
+        removed = set(listed) - after[node]
+        freed = sum(dict((listed[ref][0], listed[ref][1]) for ref in removed).values())
+        assert reports[node] == (len(removed), freed), (node, reports[node], sorted(removed))
+    assert STALE_IMAGE not in after[NODES[1]]
+    # Nothing is left to remove: a second run changes nothing.
+    res = run_playbook(lab, "playbooks/prune_images.yml", site["inventory"])
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert all(c["changed"] == 0 for c in recap(res.stdout).values()), changed_tasks(res.stdout)
+    assert _prune_reports(res.stdout) == {node: (0, 0) for node in NODES}, res.stdout[-4000:]
+    assert res.stdout.count("nothing to remove") == len(NODES), res.stdout[-4000:]
 
 def test_changed_args_restart_microk8s_on_the_workers_too(lab, site):
     # A kubelet flag changed on a running cluster: each node's services must restart to read it, and a joined worker
