@@ -667,7 +667,7 @@ def test_host_jobs_run_once_in_the_node_container_and_record_the_exit_code(tmp_p
     standin = kube_helm.KubeHelm.__new__(kube_helm.KubeHelm)
     standin.core, standin.node_exec, standin.host_job_timeout = Core(), node_exec, 300
     standin.host_jobs, standin.host_job_threads = set(), []
-    for _ in range(2):
+    for _pass in range(2):
         standin.run_host_jobs(Core().list_pod_for_all_namespaces().items)
         for thread in standin.host_job_threads:
             thread.join()

@@ -475,7 +475,6 @@ def test_microk8s_certificates_are_renewed_on_request_and_a_ca_renewal_is_refuse
     assert all(ready[name] == ["True"] for name in NODE_NAMES), ready
 
 
-
 STALE_IMAGE = "registry.lab.invalid/stale:1"
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"  # containerd's sandbox_image in MicroK8s 1.33 (and the stand-in's template)
 _SIZE_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3, "TiB": 1024 ** 4}
@@ -597,6 +596,7 @@ def test_prune_images_removes_only_what_no_live_pod_uses(lab, site, tmp_path):
     assert all(c["changed"] == 0 for c in recap(res.stdout).values()), changed_tasks(res.stdout)
     assert _prune_reports(res.stdout) == {node: (0, 0) for node in NODES}, res.stdout[-4000:]
     assert res.stdout.count("nothing to remove") == len(NODES), res.stdout[-4000:]
+
 
 def test_changed_args_restart_microk8s_on_the_workers_too(lab, site):
     # A kubelet flag changed on a running cluster: each node's services must restart to read it, and a joined worker

@@ -13,16 +13,16 @@ D_KAAPANA = "sha256:" + "4" * 64
 D_OLD = "sha256:" + "5" * 64
 ID_NGINX = "sha256:" + "a" * 64
 
-# `microk8s ctr images ls` as containerd 1.7 prints it (tabwriter, SIZE as progress.Bytes)
-LS = """REF                                                  TYPE                                    DIGEST  SIZE      PLATFORMS   LABELS
-docker.io/library/nginx:1.25                         application/vnd.oci.image.index.v1+json {n}     67.3 MiB  linux/amd64 io.cri-containerd.image=managed
-docker.io/library/nginx@{n}                          application/vnd.oci.image.index.v1+json {n}     67.3 MiB  linux/amd64 io.cri-containerd.image=managed
-{idn}                                                application/vnd.oci.image.index.v1+json {n}     67.3 MiB  linux/amd64 io.cri-containerd.image=managed
-registry.lab.invalid/stale:1                         application/vnd.oci.image.index.v1+json {s}     12.0 MiB  linux/amd64 io.cri-containerd.image=managed
-registry.lab.invalid/stale@{s}                       application/vnd.oci.image.index.v1+json {s}     12.0 MiB  linux/amd64 io.cri-containerd.image=managed
-registry.k8s.io/pause:3.10                           application/vnd.oci.image.index.v1+json {p}     311.0 KiB linux/amd64,linux/arm64 io.cri-containerd.image=managed,io.cri-containerd.pinned=pinned
-registry.example.org/kaapana/minio:0.6.1             application/vnd.oci.image.index.v1+json {k}     1.2 GiB   linux/amd64 -
-docker.io/library/busybox:1.36                       application/vnd.docker.distribution.manifest.v2+json {o} 2.0 KiB linux/amd64 -
+# `microk8s ctr images ls` as containerd 1.7 prints it (padding shortened here; SIZE as progress.Bytes)
+LS = """REF TYPE DIGEST SIZE PLATFORMS LABELS
+docker.io/library/nginx:1.25 application/vnd.oci.image.index.v1+json {n} 67.3 MiB linux/amd64 io.cri-containerd.image=managed
+docker.io/library/nginx@{n} application/vnd.oci.image.index.v1+json {n} 67.3 MiB linux/amd64 io.cri-containerd.image=managed
+{idn} application/vnd.oci.image.index.v1+json {n} 67.3 MiB linux/amd64 io.cri-containerd.image=managed
+registry.lab.invalid/stale:1 application/vnd.oci.image.index.v1+json {s} 12.0 MiB linux/amd64 io.cri-containerd.image=managed
+registry.lab.invalid/stale@{s} application/vnd.oci.image.index.v1+json {s} 12.0 MiB linux/amd64 io.cri-containerd.image=managed
+registry.k8s.io/pause:3.10 application/vnd.oci.image.index.v1+json {p} 311.0 KiB linux/amd64,linux/arm64 io.cri-containerd.pinned=pinned
+registry.example.org/kaapana/minio:0.6.1 application/vnd.oci.image.index.v1+json {k} 1.2 GiB linux/amd64 -
+docker.io/library/busybox:1.36 application/vnd.docker.distribution.manifest.v2+json {o} 2.0 KiB linux/amd64 -
 """.format(n=D_NGINX, s=D_STALE, p=D_PAUSE, k=D_KAAPANA, o=D_OLD, idn=ID_NGINX)
 
 TEMPLATE = '[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "registry.k8s.io/pause:3.10"\n'
