@@ -3,7 +3,8 @@
 # Copyright: contributors to kaapana.platform
 """Filters for the platform role: adapters of plugin_utils/platform.py (the chart values from a settings dict, the
 layout, the memory split, the input checks, the CoreDNS rewrite and the masking of secrets) and plugin_utils/upgrade.py
-(the upgrade plan, the migration chart's values), which turn their errors into AnsibleFilterError. The role's values come from the kaapana.platform.platform_plan action.
+(the upgrade plan, the migration chart's values), which turn their errors into AnsibleFilterError. The role's values
+come from the kaapana.platform.platform_plan action.
 Documentation: platform_*.yml next to this file."""
 
 from __future__ import absolute_import, division, print_function

@@ -24,8 +24,8 @@ def test_a_larger_size_grows_every_slow_claim_and_leaves_the_others():
               _claim("postgres-pv-claim", "10Gi", cls="kaapana-longhorn-fast-db")]
     plan = slow_volume_growth(claims, "150Gi", SLOW, True)
     assert [(g["name"], g["current"], g["desired"], g["volume"]) for g in plan["grow"]] == [
-        ("minio-pv-claim", "100Gi", "150Gi", "pvc-minio-pv-claim"), ("dicom-pv-claim", "100Gi", "150Gi",
-                                                                      "pvc-dicom-pv-claim")]
+        ("minio-pv-claim", "100Gi", "150Gi", "pvc-minio-pv-claim"),
+        ("dicom-pv-claim", "100Gi", "150Gi", "pvc-dicom-pv-claim")]
     assert plan["errors"] == [] and plan["unchanged"] == []
 
 
