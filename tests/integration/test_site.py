@@ -498,7 +498,7 @@ def _stale_image_tar(path):
 
 def _ctr_images(lab, node):
     """{ref: (digest, bytes)} of a node's `microk8s ctr images ls` (SIZE as ctr prints it, one decimal)."""
-    rows = node_exec(lab, node, "microk8s", "ctr", "images", "ls").stdout.splitlines()[1:]
+    rows = node_exec(lab, node, "/snap/bin/microk8s", "ctr", "images", "ls").stdout.splitlines()[1:]
     images = {}
     for row in rows:
         cells = row.split()
@@ -548,11 +548,11 @@ def test_prune_images_removes_only_what_no_live_pod_uses(lab, site, tmp_path):
     # stale image, as an old platform version leaves behind, is imported on one worker.
     stale = _stale_image_tar(tmp_path / "stale.tar")
     podman(lab, "cp", str(stale), "%s:/tmp/stale.tar" % NODES[1])
-    node_exec(lab, NODES[1], "microk8s", "ctr", "images", "import", "/tmp/stale.tar")
+    node_exec(lab, NODES[1], "/snap/bin/microk8s", "ctr", "images", "import", "/tmp/stale.tar")
     node_exec(lab, NODES[1], "rm", "-f", "/tmp/stale.tar")
 
     def stores():
-        return {node: node_exec(lab, node, "microk8s", "ctr", "images", "ls", "-q").stdout for node in NODES}
+        return {node: node_exec(lab, node, "/snap/bin/microk8s", "ctr", "images", "ls", "-q").stdout for node in NODES}
 
     before = stores()
     assert STALE_IMAGE in before[NODES[1]].split() and all(PAUSE_IMAGE in before[n].split() for n in NODES), before
