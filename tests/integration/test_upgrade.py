@@ -173,3 +173,12 @@ def test_restore_brings_back_the_old_version_and_its_data(lab, upg):
     assert "nothing to do" in res.stdout
     assert recap(res.stdout)[NODE]["changed"] == 0, changed_tasks(res.stdout)
     node_exec(lab, NODE, "sh", "-c", "rm -rf %s.replaced-*" % FAST)
+
+
+def test_a_new_upgrade_does_not_reuse_the_older_backup(lab, upg):
+    # The old version runs again (restored) and may hold data newer than the backup of the first upgrade: reusing
+    # that backup would leave today's data unprotected. The inventory still names the new version.
+    res = run_playbook(lab, "playbooks/upgrade.yml", upg["inventory"])
+    assert_rejected(res, ["kaapana_upgrade_backup_name", "exists from an earlier upgrade", "Nothing was changed"],
+                    not_reached=["Undeploy the old version"])
+    assert _platform(lab) == {"kaapana-admin-chart": FROM}
