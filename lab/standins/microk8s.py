@@ -1091,6 +1091,23 @@ def settle_node_network(name):
         mark_node_state(name, None)
 
 
+def report_kubelet_version(name):
+    """A kubelet posts its own version in the Node's nodeInfo when it starts: after a snap refresh the Node
+    reports the new revision's Kubernetes version (what `kubectl get nodes` shows in VERSION)."""
+    try:
+        node = api_get("node", name)
+        if not node:
+            return
+        info = node.get("status", {}).get("nodeInfo", {})
+        if info.get("kubeletVersion") == kubelet_version() and info.get("kubeProxyVersion") == kubelet_version():
+            return
+        patch = {"status": {"nodeInfo": {"kubeletVersion": kubelet_version(), "kubeProxyVersion": kubelet_version()}}}
+        kubectl("patch", "node", name, "--subresource=status", "--type=strategic", "-p", json.dumps(patch),
+                check=False)
+    except ApiError as error:
+        err("kaapana lab stand-in: could not update Node %s: %s" % (name, error))
+
+
 def mark_node_state(name, state, reason=None):
     """Label the Node (left/stopped) and post a NotReady condition, as a kubelet that stopped
     posting status would leave it. (A KWOK stage that re-initialises non-Ready nodes may flip
@@ -3463,9 +3480,14 @@ def main(argv):
                 ensure_certs()
             elif hook == "launch-addons" and has_lock("installed.lock"):
                 apply_pending_launch_addons()
+            elif hook == "services-stopped" and has_lock("installed.lock"):
+                # a snap refresh stops kubelite: the Node stops posting status until the new revision runs
+                if local_state().get("role") != "standalone" or is_primary():
+                    mark_node_state(node_name(), "restarting", "Kubelet stopped posting node status.")
             elif hook == "services-started" and has_lock("installed.lock"):
                 record_running_args()
                 if local_state().get("role") != "standalone" or is_primary():
+                    report_kubelet_version(node_name())
                     settle_node_network(node_name())
             return 0
         if has_lock("installed.lock") and os.access(os.path.join(SNAP_DATA, "var"), os.W_OK):

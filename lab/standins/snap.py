@@ -1076,6 +1076,12 @@ def cmd_refresh(state, opts, names):
             sys.stderr.write('snap "%s" has no updates available\n' % name)
             continue
         previous = str(info["revision"])
+        # snapd's refresh change (overlord/snapstate): stop the snap's services, link the new revision, run the
+        # post-refresh hook, start the services again. MicroK8s' kubelite is down in between: its Node stops
+        # posting status and comes back with the new revision's kubelet version (microk8s stand-in hooks).
+        active = [svc for svc, status in info.get("services", {}).items() if status.get("active")]
+        if active:
+            run_hook(name, "services-stopped")
         info.update({"version": release["version"], "revision": str(release["revision"]),
                      "channel": new_channel, "installed": now(), "size": release.get("size", 0), "local": False})
         lay_out(name, info, previous_revision=previous)
@@ -1087,6 +1093,8 @@ def cmd_refresh(state, opts, names):
             run_hook(name, "post-refresh")
         except SnapError as err:
             sys.stderr.write("WARNING: %s\n" % err)
+        if active:
+            run_hook(name, "services-started")
         show_done(state, name, "refreshed")
 
 

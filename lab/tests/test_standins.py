@@ -509,13 +509,23 @@ def test_snap_refresh_hold_and_unhold(primary):
     assert proc.stdout == "Auto-refresh of all snaps held indefinitely\n"
 
 
-def test_snap_refresh_channel(primary):
+def test_snap_refresh_channel(primary, api):
     proc = primary.snap("refresh", "microk8s", "--channel=1.33/stable")
     assert (proc.returncode, proc.stderr) == (0, 'snap "microk8s" has no updates available\n')
+    assert api.get("Node", "main")["status"]["nodeInfo"]["kubeletVersion"] == "v1.33.5"
+    assert primary.snap("refresh", "--hold", "microk8s").returncode == 0
+    # a hold stops general and automatic refreshes; a refresh that names the snap goes on, and the hold stays
     proc = primary.snap("refresh", "microk8s", "--channel=1.34/stable")
     assert proc.stdout == "microk8s (1.34/stable) v1.34.1 from Canonical** refreshed\n"
     assert os.readlink(primary.root / "var" / "snap" / "microk8s" / "current") == "8360"
     assert (primary.data / "args" / "kube-apiserver").exists()  # data copied to the new revision
+    assert "microk8s  v1.34.1   8360   1.34/stable    canonical**  classic,held" in primary.snap("list").stdout
+    # kubelite was stopped and started again: the Node went NotReady and now reports the new kubelet version
+    node = api.get("Node", "main")
+    assert node["status"]["nodeInfo"]["kubeletVersion"] == node["status"]["nodeInfo"]["kubeProxyVersion"] == "v1.34.1"
+    assert [c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready"] == ["Unknown"]
+    assert "kaapana.lab/standin-state" not in node["metadata"]["labels"]
+    assert primary.microk8s("version").stdout.startswith("MicroK8s v1.34.1 revision 8360\n")
 
 
 def test_snap_remove(primary):
