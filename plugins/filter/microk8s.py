@@ -18,7 +18,7 @@ from ansible_collections.kaapana.platform.plugins.plugin_utils.host_checks impor
     host_findings,
 )
 from ansible_collections.kaapana.platform.plugins.plugin_utils.node_name import microk8s_node_name
-from ansible_collections.kaapana.platform.plugins.plugin_utils import microk8s_images
+from ansible_collections.kaapana.platform.plugins.plugin_utils import microk8s_images, microk8s_upgrade
 
 try:
     import yaml
@@ -195,6 +195,25 @@ def microk8s_images_keep_errors(patterns, var="kaapana_prune_images_keep"):
     return microk8s_images.keep_pattern_errors(patterns, var)
 
 
+def microk8s_upgrade_plan(snap_lists, target):
+    """The channels each node passes on its way to target, or why not (plugin_utils/microk8s_upgrade.py)."""
+    if not isinstance(snap_lists, dict):
+        raise AnsibleFilterError("microk8s_upgrade_plan: expects a mapping of host to `snap list microk8s` output")
+    return microk8s_upgrade.upgrade_plan(snap_lists, target)
+
+
+def microk8s_snap_list(stdout):
+    """The microk8s line of `snap list` (version, revision, tracking, held, local), {} when not installed."""
+    return microk8s_upgrade.parse_snap_list(stdout)
+
+
+def microk8s_node_state(node):
+    """Ready, kubelet version and a one-line summary of a Node object."""
+    if not isinstance(node, dict):
+        raise AnsibleFilterError("microk8s_node_state: expects a Node object (k8s_info resources[0])")
+    return microk8s_upgrade.node_state(node)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -210,6 +229,9 @@ class FilterModule(object):
             "microk8s_node_name": microk8s_node_name,
             "microk8s_images_prune": microk8s_images_prune,
             "microk8s_images_keep_errors": microk8s_images_keep_errors,
+            "microk8s_upgrade_plan": microk8s_upgrade_plan,
+            "microk8s_snap_list": microk8s_snap_list,
+            "microk8s_node_state": microk8s_node_state,
             "preflight_host_findings": host_findings,
             "preflight_domain_findings": domain_findings,
             "firewall_missing_ports": _firewall_missing_ports,

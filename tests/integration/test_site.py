@@ -1,7 +1,9 @@
 """site.yml end to end on three lab nodes: deploy at -vvvv with process snapshots taken while Helm runs,
 idempotent re-run, the chart values Kaapana's --set line would give, no secret in any output, process list or
-file, undeploy that keeps the data, redeploy, and three deploy/undeploy cycles with byte-identical data (test_upgrade adds two more around its
-backup and restore)."""
+file, undeploy that keeps the data, redeploy, a MicroK8s upgrade (1.33 -> 1.35 planned in check mode, 1.33 -> 1.34 run
+one node at a time, stopped at a node that fails and resumed; its pause and resume of the platform count as a
+deploy/undeploy cycle), and
+three deploy/undeploy cycles with byte-identical data (test_upgrade adds two more around its backup and restore)."""
 import base64
 import datetime
 import hashlib
@@ -862,14 +864,129 @@ def test_redeploy_brings_the_platform_back(lab, site, tls):
         site["cycles_done"] = 1
 
 
+def _microk8s(lab):
+    """{node: (tracking, Notes, Node kubeletVersion, unschedulable)}: where each node's MicroK8s stands."""
+    nodes = {n["metadata"]["name"]: n for n in json.loads(lab.kubectl_run("get", "nodes", "-o", "json").stdout)["items"]}
+    out = {}
+    for host, name in zip(NODES, NODE_NAMES):
+        cells = node_exec(lab, host, "snap", "list", "microk8s").stdout.splitlines()[1].split()
+        node = nodes.get(name, {})
+        out[host] = (cells[3], cells[5], node.get("status", {}).get("nodeInfo", {}).get("kubeletVersion"),
+                     bool(node.get("spec", {}).get("unschedulable")))
+    return out
+
+
+def _admin_release(lab):
+    return [(r["name"], r["status"]) for r in helm_releases(lab, "-n", "default", "--filter", "^kaapana-admin-chart$",
+                                                            check=False)]
+
+
+MICROK8S_AT_133 = {host: ("1.33/stable", "classic,held", "v1.33.5", False) for host in NODES}
+PAUSE_NOTE = ["-n", "default", "get", "configmap", "kaapana-platform-paused", "-o", "jsonpath={.data.version}"]
+CONTAINERD_ENV = "/var/snap/microk8s/current/args/containerd-env"
+
+
+def test_upgrade_microk8s_refuses_a_downgrade_and_a_skipped_check_before_any_change(lab, site):
+    assert _microk8s(lab) == MICROK8S_AT_133
+    res = run_playbook(lab, "playbooks/upgrade_microk8s.yml", site["inventory"],
+                       extra_vars={"kaapana_microk8s_channel": "1.32/stable"})
+    assert_rejected(res, ["site-main runs v1.33.5, newer than 1.32/stable", "cannot be downgraded",
+                          "Nothing was changed"], not_reached=["Drain the node", "Note the paused version"])
+    assert _microk8s(lab) == MICROK8S_AT_133 and _admin_release(lab) == [("kaapana-admin-chart", "deployed")]
+
+
+def test_upgrade_microk8s_in_check_mode_plans_and_changes_nothing(lab, site):
+    res = run_playbook(lab, "playbooks/upgrade_microk8s.yml", site["inventory"], extra_args=["--check"],
+                       extra_vars={"kaapana_microk8s_channel": "1.35/stable"})
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert "site-main: 1.33/stable (v1.33.5) -> 1.34/stable -> 1.35/stable" in res.stdout, res.stdout[-4000:]
+    # both steps' plays run, each with its channel, for every node
+    for name in NODE_NAMES:
+        for channel in ("1.34/stable", "1.35/stable"):
+            assert "Would drain %s, refresh MicroK8s to %s" % (name, channel) in res.stdout, (name, channel)
+    assert all(c["changed"] == 0 for c in recap(res.stdout).values()), changed_tasks(res.stdout)
+    assert _microk8s(lab) == MICROK8S_AT_133 and _admin_release(lab) == [("kaapana-admin-chart", "deployed")]
+
+
+def test_upgrade_microk8s_stops_at_the_first_node_that_fails(lab, site):
+    # After the refresh the main node's containerd restarts with a proxy that cannot reach the registry (an edited
+    # containerd-env, as a hospital proxy change leaves it): Calico's image does not come, the Node stays NotReady.
+    site["upgrade_data"] = _data_digest(lab)
+    original = node_exec(lab, NODES[0], "cat", CONTAINERD_ENV).stdout
+    node_exec(lab, NODES[0], "sh", "-c", "printf '\\nHTTP_PROXY=http://%s:9\\n' >> %s" % (lab.cfg.gateway, CONTAINERD_ENV))
+    try:
+        res = run_playbook(lab, "playbooks/upgrade_microk8s.yml", site["inventory"],
+                           extra_vars={"kaapana_microk8s_channel": "1.34/stable",
+                                       "kaapana_microk8s_upgrade_ready_timeout": 15})
+    finally:
+        podman(lab, "exec", "-i", NODES[0], "sh", "-c", "cat > %s" % CONTAINERD_ENV, input_text=original)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-4000:]
+    assert ("MicroK8s on site-main (Node %s) stopped at \"Wait until the Node is Ready at the new version\" on its way "
+            "to 1.34/stable: the Node is Ready=Unknown" % NODE_NAMES[0]) in out, out[-4000:]
+    assert "calico" in out and "the nodes after it were not touched" in out and "deploys the paused platform" in out
+    # main refreshed and left cordoned; the workers untouched; the platform paused with its data as it was
+    state = _microk8s(lab)
+    assert state[NODES[0]][:2] == ("1.34/stable", "classic,held") and state[NODES[0]][3] is True, state
+    assert {h: state[h] for h in NODES[1:]} == {h: MICROK8S_AT_133[h] for h in NODES[1:]}, state
+    assert _admin_release(lab) == []
+    assert lab.kubectl_run(*PAUSE_NOTE).stdout == SHAPE["version"]
+    assert _data_digest(lab) == site["upgrade_data"]
+    # The admin fixes the proxy and restarts MicroK8s on the node: the Node turns Ready again.
+    node_exec(lab, NODES[0], "snap", "restart", "microk8s")
+    lab.kubectl_run("wait", "--for=condition=Ready", "node/" + NODE_NAMES[0], "--timeout=90s")
+
+
+@pytest.mark.reliability('data safety', 'upgrade_microk8s.yml: the paused platform deployed again after the nodes were '
+                         'refreshed one at a time; data byte-identical')
+def test_upgrade_microk8s_resumes_one_node_at_a_time(lab, site):
+    # (Each refresh waits for the Node; the two-step plan 1.33 -> 1.35 is run in check mode above and unit-tested.)
+    res = run_playbook(lab, "playbooks/upgrade_microk8s.yml", site["inventory"],
+                       extra_vars={"kaapana_microk8s_channel": "1.34/stable"})
+    assert res.returncode == 0, res.stdout[-6000:]
+    # main is at 1.34 already (the run that stopped refreshed it): the workers follow, one after the other
+    assert "site-main: 1.34/stable (v1.34.1), stays" in res.stdout, res.stdout[-4000:]
+    refreshed = [task.rsplit(": ", 1)[1] for task in changed_tasks(res.stdout)
+                 if task.startswith("kaapana.platform.microk8s : Refresh the microk8s snap to the step's channel:")]
+    assert refreshed == NODES[1:], refreshed
+    held = {host: ("1.34/stable", "classic,held", "v1.34.1", False) for host in NODES}
+    assert _microk8s(lab) == held
+    assert _admin_release(lab) == [("kaapana-admin-chart", "deployed")]
+    assert lab.kubectl_run(*PAUSE_NOTE, check=False).returncode != 0
+    assert _pods(lab, "services")
+    assert _data_digest(lab) == site["upgrade_data"]
+    # The pause and resume were a deploy/undeploy cycle with the data intact.
+    if site.get("cycles_done") == 1:
+        site["cycles_done"] = 2
+    # The drains replaced the foreign application's pod (its Deployment made a new one); release, PVC and Job stay.
+    foreign = _foreign_state(lab)
+    assert {k: v for k, v in foreign.items() if k != "pods"} == {k: v for k, v in site["foreign"].items() if k != "pods"}
+    assert len(foreign["pods"]) == 1
+    site["foreign"] = foreign
+    # As an admin would: the inventory names the channel the nodes track now.
+    write_inventory(site["inventory"], NODES[:1], NODES[1:],
+                    group_vars=dict(_group_vars(lab), kaapana_microk8s_channel="1.34/stable"))
+
+
+def test_upgrade_microk8s_again_changes_nothing(lab, site):
+    res = run_playbook(lab, "playbooks/upgrade_microk8s.yml", site["inventory"])
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert "MicroK8s tracks 1.34/stable on every node: nothing to upgrade." in res.stdout
+    assert all(c["changed"] == 0 for c in recap(res.stdout).values()), changed_tasks(res.stdout)
+
+
 @pytest.mark.reliability('data safety', 'three deploy/undeploy cycles: data checksums unchanged, no platform pod left')
 def test_three_deploy_undeploy_cycles_keep_the_data_byte_identical(lab, site):
     before = _data_digest(lab)
     assert "image.dcm" in before
     # Cycle 1 is the undeploy and redeploy tests above when both passed with the data intact; the rest run here.
     for cycle in range(site.get("cycles_done", 0) + 1, 4):
-        res = run_playbook(lab, "playbooks/undeploy.yml", site["inventory"])
+        # kaapanactl's --no-hooks and --nuke-pods: the harshest undeploy, and the one a foreign release must survive
+        res = run_playbook(lab, "playbooks/undeploy.yml", site["inventory"],
+                           extra_vars={"kaapana_undeploy_no_hooks": True, "kaapana_undeploy_nuke_pods": True})
         assert res.returncode == 0, "cycle %d undeploy: %s" % (cycle, res.stdout[-4000:])
+        assert "default/%s" % FOREIGN in res.stdout, "the report does not name the release left alone"
+        assert _foreign_state(lab) == site["foreign"], "cycle %d: the foreign release changed" % cycle
         left = [(ns, p["metadata"]["name"]) for ns in PLATFORM_NAMESPACES for p in _pods(lab, ns)
                 if not p["metadata"].get("deletionTimestamp")]
         assert not left, "cycle %d: pods left %s" % (cycle, left)
@@ -885,12 +1002,7 @@ def test_three_deploy_undeploy_cycles_keep_the_data_byte_identical(lab, site):
 def test_a_foreign_release_survives_deploy_undeploy_nuke_and_purge(lab, site):
     before = site["foreign"]
     assert before["release"] == [(FOREIGN, "deployed", "1")] and before["pvc"] and before["pods"] and before["job"], before
-    # The deploys of this module ran with it in place.
-    assert _foreign_state(lab) == before
-    res = run_playbook(lab, "playbooks/undeploy.yml", site["inventory"],
-                       extra_vars={"kaapana_undeploy_no_hooks": True, "kaapana_undeploy_nuke_pods": True})
-    assert res.returncode == 0, res.stdout[-4000:]
-    assert "default/%s" % FOREIGN in res.stdout, "the report does not name the release left alone"
+    # The deploys of this module ran with it in place, and the cycles' undeploys with --no-hooks and --nuke-pods.
     assert _foreign_state(lab) == before
     res = run_playbook(lab, "playbooks/undeploy.yml", site["inventory"],
                        extra_vars={"kaapana_purge_data": True, "kaapana_purge_confirm": DOMAIN})
