@@ -64,15 +64,15 @@ def test_strict_tracks_step_on_strict_tracks():
 
 
 @pytest.mark.parametrize("target, nodes, words", [
-    ("latest/stable", {"main": snap("v1.33.5", "1.33/stable")}, ["'latest/stable' names no Kubernetes minor",
-                                                                  "1.34/stable"]),
+    ("latest/stable", {"main": snap("v1.33.5", "1.33/stable")},
+     ["'latest/stable' names no Kubernetes minor", "1.34/stable"]),
     ("1.34/stable/hotfix-1", {"main": snap("v1.33.5", "1.33/stable")}, ["names no Kubernetes minor"]),
-    ("1.32/stable", {"main": snap("v1.33.5", "1.33/stable")}, ["main runs v1.33.5, newer than 1.32/stable",
-                                                               "cannot be downgraded", "1.33/stable or later"]),
+    ("1.32/stable", {"main": snap("v1.33.5", "1.33/stable")},
+     ["main runs v1.33.5, newer than 1.32/stable", "cannot be downgraded", "1.33/stable or later"]),
     ("2.0/stable", {"main": snap("v1.33.5", "1.33/stable")}, ["another major version"]),
     ("1.34/stable", {"main": snap("v1.33.5", "1.33-strict/stable")}, ["other confinement", "strict"]),
-    ("1.34/stable", {"main": snap("v1.33.5", "-", rev="x1", notes="classic")}, ["installed from a snap file",
-                                                                               "site.yml"]),
+    ("1.34/stable", {"main": snap("v1.33.5", "-", rev="x1", notes="classic")},
+     ["installed from a snap file", "site.yml"]),
     ("1.34/stable", {"main": "error: no matching snaps installed\n"}, ["not installed on main"]),
     ("1.34/stable", {}, ["no MicroK8s nodes"]),
     ("1.33/stable", {"main": snap("garbage", "1.33/stable")}, ["cannot read the Kubernetes version"]),
@@ -109,8 +109,8 @@ def _node(status, version="v1.34.1", reason="", message=""):
     cond = {"type": "Ready", "status": status}
     if reason:
         cond.update(reason=reason, message=message)
-    return {"metadata": {"name": "main"}, "status": {"conditions": [{"type": "MemoryPressure", "status": "False"}, cond],
-                                                      "nodeInfo": {"kubeletVersion": version}}}
+    conditions = [{"type": "MemoryPressure", "status": "False"}, cond]
+    return {"metadata": {"name": "main"}, "status": {"conditions": conditions, "nodeInfo": {"kubeletVersion": version}}}
 
 
 def test_node_state():
