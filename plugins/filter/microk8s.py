@@ -214,6 +214,13 @@ def microk8s_node_state(node):
     return microk8s_upgrade.node_state(node)
 
 
+def microk8s_drain_leftovers(pods):
+    """'namespace/name' of the pods a drained node still runs (not finished, not DaemonSet-owned, not mirror)."""
+    if not isinstance(pods, list):
+        raise AnsibleFilterError("microk8s_drain_leftovers: expects the node's pods (k8s_info resources)")
+    return microk8s_upgrade.drain_leftovers(pods)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -232,6 +239,7 @@ class FilterModule(object):
             "microk8s_upgrade_plan": microk8s_upgrade_plan,
             "microk8s_snap_list": microk8s_snap_list,
             "microk8s_node_state": microk8s_node_state,
+            "microk8s_drain_leftovers": microk8s_drain_leftovers,
             "preflight_host_findings": host_findings,
             "preflight_domain_findings": domain_findings,
             "firewall_missing_ports": _firewall_missing_ports,

@@ -84,7 +84,19 @@ def upgrade_plan(nodes, target, max_steps=MAX_STEPS):
         if int(version.group("major")) != major:
             return refuse("MicroK8s on %s runs Kubernetes %s; %s is another major version, which MicroK8s cannot "
                           "refresh to." % (host, snap["version"], target))
-        if snap["tracking"].split("/")[0].endswith("-strict") != strict:
+        track = snap["tracking"].split("/")[0]
+        if track.endswith("-eksd"):
+            return refuse("MicroK8s on %s tracks %s, the EKS-D flavour, which this playbook does not upgrade."
+                          % (host, snap["tracking"]))
+        tracked = _TRACK.match(snap["tracking"].split("/")[0] + "/stable")
+        if tracked and int(tracked.group("minor")) != int(version.group("minor")):
+            return refuse(
+                "MicroK8s on %s tracks %s but runs %s (a channel switch without a refresh, or a refresh that did not "
+                "finish): run `snap refresh microk8s --channel=%s` or `snap switch microk8s --channel=%s` on it so "
+                "that both agree, then run again." % (host, snap["tracking"], snap["version"], snap["tracking"],
+                                                      "%s.%s/%s" % (version.group("major"), version.group("minor"),
+                                                                    snap["tracking"].split("/")[1])))
+        if track.endswith("-strict") != strict:
             return refuse(
                 "MicroK8s on %s tracks %s and %s is the other confinement (strict and classic MicroK8s are different "
                 "installs): keep the %s form of the track." % (host, snap["tracking"], target,
@@ -138,4 +150,29 @@ def node_state(node):
         summary = "Ready=%s%s, kubelet %s" % (
             cond.get("status"), " (%s)" % ": ".join(x for x in (cond.get("reason"), cond.get("message")) if x)
             if cond.get("status") != "True" and (cond.get("reason") or cond.get("message")) else "", version or "unknown")
-    return {"ready": bool(ready) and ready[0].get("status") == "True", "kubelet_version": version, "summary": summary}
+    minor = _VERSION.match(version)
+    return {"ready": bool(ready) and ready[0].get("status") == "True", "kubelet_version": version,
+            "kubelet_minor": "%s.%s" % (minor.group("major"), minor.group("minor")) if minor else "",
+            "summary": summary}
+
+
+def channel_minor(channel):
+    """'1.34' of '1.34/stable' or '1.34-strict/edge'; '' for a channel without a minor."""
+    match = _TRACK.match(str(channel or ""))
+    return "%s.%s" % (match.group("major"), match.group("minor")) if match else ""
+
+
+def drain_leftovers(pods):
+    """'namespace/name' of the pods a drained node still runs: not finished, not DaemonSet-owned, not mirror pods.
+    kubernetes.core.k8s_drain only warns when its wait times out; a refresh must not start under them."""
+    left = []
+    for pod in pods or []:
+        meta = pod.get("metadata") or {}
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        if "kubernetes.io/config.mirror" in (meta.get("annotations") or {}):
+            continue
+        if any(ref.get("kind") == "DaemonSet" for ref in meta.get("ownerReferences") or []):
+            continue
+        left.append("%s/%s" % (meta.get("namespace"), meta.get("name")))
+    return sorted(left)

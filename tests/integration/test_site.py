@@ -881,6 +881,12 @@ def _admin_release(lab):
                                                             check=False)]
 
 
+def _cordon_notes(lab):
+    nodes = json.loads(lab.kubectl_run("get", "nodes", "-o", "json").stdout)["items"]
+    return {n["metadata"]["name"]: n["metadata"].get("annotations", {})["kaapana.platform/upgrade-cordoned"]
+            for n in nodes if "kaapana.platform/upgrade-cordoned" in n["metadata"].get("annotations", {})}
+
+
 MICROK8S_AT_133 = {host: ("1.33/stable", "classic,held", "v1.33.5", False) for host in NODES}
 PAUSE_NOTE = ["-n", "default", "get", "configmap", "kaapana-platform-paused", "-o", "jsonpath={.data.version}"]
 CONTAINERD_ENV = "/var/snap/microk8s/current/args/containerd-env"
@@ -929,6 +935,7 @@ def test_upgrade_microk8s_stops_at_the_first_node_that_fails(lab, site):
     state = _microk8s(lab)
     assert state[NODES[0]][:2] == ("1.34/stable", "classic,held") and state[NODES[0]][3] is True, state
     assert {h: state[h] for h in NODES[1:]} == {h: MICROK8S_AT_133[h] for h in NODES[1:]}, state
+    assert _cordon_notes(lab) == {NODE_NAMES[0]: "1.34/stable"}
     assert _admin_release(lab) == []
     assert lab.kubectl_run(*PAUSE_NOTE).stdout == SHAPE["version"]
     assert _data_digest(lab) == site["upgrade_data"]
@@ -941,6 +948,8 @@ def test_upgrade_microk8s_stops_at_the_first_node_that_fails(lab, site):
                          'refreshed one at a time; data byte-identical')
 def test_upgrade_microk8s_resumes_one_node_at_a_time(lab, site):
     # (Each refresh waits for the Node; the two-step plan 1.33 -> 1.35 is run in check mode above and unit-tested.)
+    # An admin cordoned the last worker for reasons of their own: the upgrade refreshes it and leaves the cordon.
+    lab.kubectl_run("cordon", NODE_NAMES[2])
     res = run_playbook(lab, "playbooks/upgrade_microk8s.yml", site["inventory"],
                        extra_vars={"kaapana_microk8s_channel": "1.34/stable"})
     assert res.returncode == 0, res.stdout[-6000:]
@@ -949,8 +958,11 @@ def test_upgrade_microk8s_resumes_one_node_at_a_time(lab, site):
     refreshed = [task.rsplit(": ", 1)[1] for task in changed_tasks(res.stdout)
                  if task.startswith("kaapana.platform.microk8s : Refresh the microk8s snap to the step's channel:")]
     assert refreshed == NODES[1:], refreshed
-    held = {host: ("1.34/stable", "classic,held", "v1.34.1", False) for host in NODES}
+    held = {host: ("1.34/stable", "classic,held", "v1.34.1", host == NODES[2]) for host in NODES}
     assert _microk8s(lab) == held
+    # the main node the stopped run left cordoned is uncordoned now that it is well; no upgrade note is left
+    assert _cordon_notes(lab) == {}
+    lab.kubectl_run("uncordon", NODE_NAMES[2])
     assert _admin_release(lab) == [("kaapana-admin-chart", "deployed")]
     assert lab.kubectl_run(*PAUSE_NOTE, check=False).returncode != 0
     assert _pods(lab, "services")

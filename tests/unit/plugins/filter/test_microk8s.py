@@ -178,7 +178,7 @@ def test_filter_module_exports_every_filter():
         "microk8s_args_items", "microk8s_addon_status", "microk8s_addons_to_enable", "microk8s_enable_argv",
         "resolv_nameservers", "microk8s_nodes", "microk8s_node_name",
         "preflight_host_findings", "preflight_domain_findings", "firewall_missing_ports", "microk8s_images_prune",
-        "microk8s_upgrade_plan", "microk8s_snap_list", "microk8s_node_state",
+        "microk8s_upgrade_plan", "microk8s_snap_list", "microk8s_node_state", "microk8s_drain_leftovers",
         "microk8s_images_keep_errors"}
 
 

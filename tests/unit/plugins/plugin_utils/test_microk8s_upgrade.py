@@ -114,13 +114,13 @@ def _node(status, version="v1.34.1", reason="", message=""):
 
 
 def test_node_state():
-    assert mu.node_state(_node("True")) == {"ready": True, "kubelet_version": "v1.34.1",
+    assert mu.node_state(_node("True")) == {"ready": True, "kubelet_version": "v1.34.1", "kubelet_minor": "1.34",
                                             "summary": "Ready=True, kubelet v1.34.1"}
     state = mu.node_state(_node("False", "v1.34.1", "KubeletNotReady", "cni plugin not initialized"))
-    assert state == {"ready": False, "kubelet_version": "v1.34.1",
+    assert state == {"ready": False, "kubelet_version": "v1.34.1", "kubelet_minor": "1.34",
                      "summary": "Ready=False (KubeletNotReady: cni plugin not initialized), kubelet v1.34.1"}
     assert mu.node_state({})["summary"] == "not in the cluster"
-    assert mu.node_state({"metadata": {}, "status": {}}) == {"ready": False, "kubelet_version": "",
+    assert mu.node_state({"metadata": {}, "status": {}}) == {"ready": False, "kubelet_version": "", "kubelet_minor": "",
                                                              "summary": "without a Ready condition, kubelet unknown"}
 
 
@@ -130,3 +130,38 @@ def test_node_state_and_snap_list_filters():
     with pytest.raises(AnsibleFilterError, match="expects a Node object"):
         filters["microk8s_node_state"]("main")
     assert filters["microk8s_snap_list"](snap("v1.34.1", "1.34/stable"))["tracking"] == "1.34/stable"
+
+
+def test_a_node_whose_tracking_and_version_disagree_is_refused():
+    # `snap switch` without a refresh: snap's refresh would see the channel as reached and skip the minor
+    plan = mu.upgrade_plan({"main": snap("v1.33.5", "1.34/stable")}, "1.35/stable")
+    assert "tracks 1.34/stable but runs v1.33.5" in plan["error"] and plan["steps"] == []
+    assert "snap switch microk8s --channel=1.33/stable" in plan["error"]
+    plan = mu.upgrade_plan({"main": snap("v1.33.5", "1.33-eksd/stable")}, "1.34/stable")
+    assert "EKS-D" in plan["error"]
+
+
+def test_node_state_minor_and_channel_minor():
+    assert mu.node_state(_node("True", "v1.34.1"))["kubelet_minor"] == "1.34"
+    assert mu.node_state({})["kubelet_minor"] == ""
+    assert mu.channel_minor("1.34-strict/edge") == "1.34" and mu.channel_minor("latest/stable") == ""
+
+
+def test_drain_leftovers():
+    def pod(name, phase="Running", owner=None, mirror=False, deleting=False):
+        meta = {"namespace": "ns", "name": name}
+        if owner:
+            meta["ownerReferences"] = [{"kind": owner, "name": "x"}]
+        if mirror:
+            meta["annotations"] = {"kubernetes.io/config.mirror": "x"}
+        if deleting:
+            meta["deletionTimestamp"] = "2026-12-05T10:00:00Z"
+        return {"metadata": meta, "status": {"phase": phase}}
+
+    pods = [pod("calico-node-x", owner="DaemonSet"), pod("done", "Succeeded", owner="Job"), pod("static", mirror=True),
+            pod("db-0", owner="StatefulSet", deleting=True), pod("web", owner="ReplicaSet"), pod("failed", "Failed")]
+    assert mu.drain_leftovers(pods) == ["ns/db-0", "ns/web"]
+    filters = microk8s_filter.FilterModule().filters()
+    assert filters["microk8s_drain_leftovers"]([]) == []
+    with pytest.raises(AnsibleFilterError, match="expects the node's pods"):
+        filters["microk8s_drain_leftovers"]({})
