@@ -192,6 +192,8 @@ def site(lab, tmp_path_factory):
         # Kaapana's TLS Secrets outlive an undeploy (its remove-secret hook deletes nothing) and the lab's API outlives
         # a module: cert-init must start from none, as on a new cluster.
         _delete_tls_secrets(lab)
+        # a run of this module that stopped while the platform was paused for a MicroK8s upgrade left its note
+        lab.kubectl_run("-n", "default", "delete", "configmap", "kaapana-platform-paused", "--ignore-not-found")
         try:
             yield {"inventory": inv, "tmp": tmp, "foreign": _foreign_state(lab)}
             # purge (both variables): the PVCs, bound to these nodes, must not outlive them
