@@ -1091,6 +1091,22 @@ def settle_node_network(name):
         mark_node_state(name, None)
 
 
+def shorten_ready_delay(name):
+    """A restarted kubelet (snap refresh, refresh-certs, snap restart) finds Calico's image and containers in place:
+    its Node is Ready again sooner than after the first registration, which waits for Calico to be pulled and
+    started. KWOK's lab-node-initialize-after stage then waits KAAPANA_LAB_NODE_RESTART_READY_DELAY seconds
+    (default 5), never longer than the registration's delay; register_node sets the latter again."""
+    try:
+        restart = float(node_env("KAAPANA_LAB_NODE_RESTART_READY_DELAY", "5") or 0)
+        node = api_get("node", name)
+        current = ((node or {}).get("metadata", {}).get("annotations") or {}).get("kwok.test/ready-after")
+        if current is not None and float(current) > restart:
+            patch = {"metadata": {"annotations": {"kwok.test/ready-after": "%g" % restart}}}
+            kubectl("patch", "node", name, "--type=merge", "-p", json.dumps(patch))
+    except (ApiError, ValueError) as error:
+        err("kaapana lab stand-in: could not update Node %s: %s" % (name, error))
+
+
 def report_kubelet_version(name):
     """A kubelet posts its own version in the Node's nodeInfo when it starts: after a snap refresh the Node
     reports the new revision's Kubernetes version (what `kubectl get nodes` shows in VERSION)."""
@@ -3488,6 +3504,7 @@ def main(argv):
                 record_running_args()
                 if local_state().get("role") != "standalone" or is_primary():
                     report_kubelet_version(node_name())
+                    shorten_ready_delay(node_name())
                     settle_node_network(node_name())
             return 0
         if has_lock("installed.lock") and os.access(os.path.join(SNAP_DATA, "var"), os.W_OK):

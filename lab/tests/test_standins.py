@@ -1385,3 +1385,13 @@ def test_snap_helm_channel_picks_the_helm_major(node_factory, tmp_path):
     assert os.path.realpath(link) == str(helm4)
     info = node.snap("info", "helm").stdout
     assert re.search(r"^  3/stable: +3\.21\.4 ", info, re.M) and re.search(r"^  4/stable: +4\.3\.2 ", info, re.M)
+
+
+def test_a_restarted_node_turns_ready_sooner_than_a_new_one(node_factory, api):
+    node = node_factory("slow", "10.89.0.21", primary=True)
+    slow = {"KAAPANA_LAB_NODE_READY_DELAY": "20"}
+    assert node.snap("install", "microk8s", "--classic", "--channel=1.33/stable", env=slow).returncode == 0
+    assert api.get("Node", "slow")["metadata"]["annotations"]["kwok.test/ready-after"] == "20"
+    # a refresh restarts the services: Calico is in place, the Node is Ready again after the restart delay
+    assert node.snap("refresh", "microk8s", "--channel=1.34/stable", env=slow).returncode == 0
+    assert api.get("Node", "slow")["metadata"]["annotations"]["kwok.test/ready-after"] == "5"

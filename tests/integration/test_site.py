@@ -925,7 +925,7 @@ def test_upgrade_microk8s_stops_at_the_first_node_that_fails(lab, site):
     try:
         res = run_playbook(lab, "playbooks/upgrade_microk8s.yml", site["inventory"],
                            extra_vars={"kaapana_microk8s_channel": "1.34/stable",
-                                       "kaapana_microk8s_upgrade_ready_timeout": 15})
+                                       "kaapana_microk8s_upgrade_ready_timeout": 10})
     finally:
         podman(lab, "exec", "-i", NODES[0], "sh", "-c", "cat > %s" % CONTAINERD_ENV, input_text=original)
     out = res.stdout + res.stderr
