@@ -156,12 +156,6 @@ def node_state(node):
             "summary": summary}
 
 
-def channel_minor(channel):
-    """'1.34' of '1.34/stable' or '1.34-strict/edge'; '' for a channel without a minor."""
-    match = _TRACK.match(str(channel or ""))
-    return "%s.%s" % (match.group("major"), match.group("minor")) if match else ""
-
-
 def drain_leftovers(pods):
     """'namespace/name' of the pods a drained node still runs: not finished, not DaemonSet-owned, not mirror pods.
     kubernetes.core.k8s_drain only warns when its wait times out; a refresh must not start under them."""

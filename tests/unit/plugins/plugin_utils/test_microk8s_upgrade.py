@@ -141,10 +141,9 @@ def test_a_node_whose_tracking_and_version_disagree_is_refused():
     assert "EKS-D" in plan["error"]
 
 
-def test_node_state_minor_and_channel_minor():
+def test_node_state_minor():
     assert mu.node_state(_node("True", "v1.34.1"))["kubelet_minor"] == "1.34"
     assert mu.node_state({})["kubelet_minor"] == ""
-    assert mu.channel_minor("1.34-strict/edge") == "1.34" and mu.channel_minor("latest/stable") == ""
 
 
 def test_drain_leftovers():
